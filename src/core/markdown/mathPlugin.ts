@@ -1,0 +1,239 @@
+import MarkdownIt = require('markdown-it');
+import { blockMathOpen, blockMathCloses, scanInlineMath, type BlockOpen } from './mathSyntax';
+import { KatexEngine, labelAnchor, labelsIn, refText, type LabelNumbers, type MacroTable } from './katexEngine';
+import { escapeHtml } from './html';
+
+type StateBlock = MarkdownIt.StateBlock;
+type StateInline = MarkdownIt.StateInline;
+type Token = MarkdownIt.Token;
+
+/**
+ * Where rendered math goes. The document renderer supplies one per chunk (with its macro table,
+ * cache and error list); without one, the plugin renders with a per-document default, which is
+ * what VS Code's built-in preview gets through `extendMarkdownIt`.
+ */
+export interface MathSink {
+  /** HTML for one formula; `line` is 0-based within the text handed to markdown-it. */
+  math(tex: string, display: boolean, line: number): string;
+  /** Equation number text for `\eqref{label}` / `\ref{label}` in prose. */
+  ref(kind: 'eqref' | 'ref', label: string): string;
+}
+
+export interface MathPluginOptions {
+  /** Add `data-line` (0-based source line) to block elements, for scroll sync. */
+  readonly lineAttributes?: boolean;
+  /** Builds the fallback sink when the render env carries none. */
+  readonly engine?: KatexEngine;
+}
+
+export interface MathEnv {
+  mlnSink?: MathSink;
+  /** Internal: line of the inline token being parsed, and a newline-count cursor into it. */
+  mlnInlineLine?: number;
+  mlnNl?: { src: string; pos: number; line: number };
+}
+
+const REF_IN_PROSE = /^\\(eqref|ref)\{([^{}\n]+)\}/;
+
+export function mathPlugin(md: MarkdownIt.MarkdownIt, options: MathPluginOptions = {}): void {
+  const engine = options.engine ?? new KatexEngine();
+
+  md.block.ruler.before('fence', 'mln_math_block', mathBlockRule, { alt: ['paragraph', 'reference', 'blockquote', 'list'] });
+  md.inline.ruler.before('escape', 'mln_math_inline', mathInlineRule);
+
+  // markdown-it's own inline pass, but remembering each inline token's source line so a formula's
+  // error can be reported at its exact line.
+  md.core.ruler.at('inline', (state) => {
+    const env = state.env as MathEnv;
+    for (const tok of state.tokens) {
+      if (tok.type !== 'inline') continue;
+      env.mlnInlineLine = tok.map ? tok.map[0] : 0;
+      env.mlnNl = undefined;
+      state.md.inline.parse(tok.content, state.md, state.env, tok.children ?? (tok.children = []));
+    }
+  });
+
+  if (options.lineAttributes) {
+    md.core.ruler.after('block', 'mln_data_line', (state) => {
+      for (const tok of state.tokens) {
+        if (tok.map && tok.nesting >= 0 && tok.block && tok.type !== 'inline') tok.attrSet('data-line', String(tok.map[0]));
+      }
+    });
+  }
+
+  // Without a sink from the caller (VS Code's built-in preview), number labels over the whole
+  // parsed document before anything renders.
+  md.core.ruler.push('mln_default_sink', (state) => {
+    const env = state.env as MathEnv;
+    if (!env.mlnSink) env.mlnSink = defaultSink(engine, state.tokens);
+  });
+  const sinkOf = (rawEnv: unknown, _tokens: Token[]): MathSink => {
+    const env = (rawEnv ?? {}) as MathEnv;
+    return env.mlnSink ?? (env.mlnSink = defaultSink(engine, []));
+  };
+
+  md.renderer.rules['math_inline'] = (tokens, idx, _o, env) =>
+    sinkOf(env, tokens).math(tokens[idx]!.content, false, (tokens[idx]!.meta as { line: number }).line);
+  md.renderer.rules['math_inline_display'] = (tokens, idx, _o, env) =>
+    sinkOf(env, tokens).math(tokens[idx]!.content, true, (tokens[idx]!.meta as { line: number }).line);
+  md.renderer.rules['math_block'] = (tokens, idx, _o, env, slf) => {
+    const tok = tokens[idx]!;
+    const line = tok.map ? tok.map[0] : 0;
+    return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env, tokens).math(tok.content, true, line)}</div>\n`;
+  };
+  md.renderer.rules['mln_ref'] = (tokens, idx, _o, env) => {
+    const tok = tokens[idx]!;
+    const [kind, label] = tok.content.split('\u0000') as ['eqref' | 'ref', string];
+    return `<a class="mln-eqref" href="#${escapeHtml(labelAnchor(label))}">${escapeHtml(sinkOf(env, tokens).ref(kind, label))}</a>`;
+  };
+
+  // ```math fences are display math; everything else keeps its renderer.
+  const fence = md.renderer.rules.fence!;
+  md.renderer.rules.fence = (tokens, idx, opts, env, slf) => {
+    const tok = tokens[idx]!;
+    if (tok.info.trim().split(/\s+/)[0] === 'math') {
+      const line = tok.map ? tok.map[0] + 1 : 0;
+      return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env, tokens).math(tok.content, true, line)}</div>\n`;
+    }
+    return fence(tokens, idx, opts, env, slf);
+  };
+}
+
+function mathBlockRule(state: StateBlock, startLine: number, endLine: number, silent: boolean): boolean {
+  if (state.sCount[startLine]! - state.blkIndent >= 4) return false;
+  const pos = state.bMarks[startLine]! + state.tShift[startLine]!;
+  const max = state.eMarks[startLine]!;
+  const first = state.src.slice(pos, max);
+  const open = blockMathOpen(first);
+  if (!open) return false;
+
+  const delimLen = open.kind === 'env' ? 0 : 2;
+  const rest = first.slice(delimLen);
+  let closeLine = -1;
+  let content: string;
+  const sameLineClose = open.kind === 'env' ? closesEnv(open, first, 0) : blockMathCloses(open, rest);
+  // `$$a$$ and more` is display math inside a paragraph, handled by the inline rule.
+  if (open.kind !== 'env' && sameLineClose < 0 && rest.includes(open.kind === '$$' ? '$$' : '\\]')) return false;
+  if (sameLineClose >= 0 && (open.kind === 'env' || rest.trim().length > 2)) {
+    closeLine = startLine;
+    content = open.kind === 'env' ? first : rest.slice(0, sameLineClose);
+  } else {
+    let depth = open.kind === 'env' ? envDepthDelta(open, first) : 0;
+    for (let next = startLine + 1; next < endLine; next++) {
+      const lp = state.bMarks[next]! + state.tShift[next]!;
+      const lm = state.eMarks[next]!;
+      if (lp < lm && state.sCount[next]! < state.blkIndent) break; // the container ended
+      const text = state.src.slice(lp, lm);
+      // Math never contains a blank line (TeX rejects it too); this also keeps chunk splitting
+      // at blank lines from cutting a formula in two.
+      if (text.trim() === '') break;
+      if (open.kind === 'env') {
+        depth += envDepthDelta(open, text);
+        if (depth <= 0 && closesEnv(open, text, 0) >= 0) {
+          closeLine = next;
+          break;
+        }
+      } else if (blockMathCloses(open, text) >= 0) {
+        closeLine = next;
+        break;
+      }
+    }
+    // An unclosed block is not math: typing `$$` must not turn the rest of the note into a formula.
+    if (closeLine < 0) return false;
+    const inner = state.getLines(startLine + 1, closeLine, state.sCount[startLine]!, false);
+    const lastPos = state.bMarks[closeLine]! + state.tShift[closeLine]!;
+    const last = state.src.slice(lastPos, state.eMarks[closeLine]!);
+    if (open.kind === 'env') {
+      content = first + '\n' + inner + last;
+    } else {
+      content = (rest.trim() ? rest + '\n' : '') + inner + last.slice(0, blockMathCloses(open, last));
+    }
+  }
+  if (silent) return true;
+  const tok = state.push('math_block', 'math', 0);
+  tok.block = true;
+  tok.content = content;
+  tok.markup = open.kind === 'env' ? '\\begin' : open.kind;
+  tok.map = [startLine, closeLine + 1];
+  state.line = closeLine + 1;
+  return true;
+}
+
+function envDepthDelta(open: BlockOpen, text: string): number {
+  const b = text.split(`\\begin{${open.env}}`).length - 1;
+  const e = text.split(`\\end{${open.env}}`).length - 1;
+  return b - e;
+}
+
+function closesEnv(open: BlockOpen, text: string, _from: number): number {
+  if (envDepthDelta(open, text) > 0) return -1;
+  return blockMathCloses(open, text);
+}
+
+function lineOf(state: StateInline, pos: number): number {
+  const env = state.env as MathEnv;
+  const base = env.mlnInlineLine ?? 0;
+  let cur = env.mlnNl;
+  if (!cur || cur.src !== state.src || cur.pos > pos) cur = { src: state.src, pos: 0, line: 0 };
+  let line = cur.line;
+  for (let i = cur.pos; i < pos; i++) if (state.src.charCodeAt(i) === 0x0a) line++;
+  env.mlnNl = { src: state.src, pos, line };
+  return base + line;
+}
+
+function mathInlineRule(state: StateInline, silent: boolean): boolean {
+  const c = state.src.charCodeAt(state.pos);
+  if (c !== 0x24 && c !== 0x5c) return false;
+  if (c === 0x5c) {
+    const m = REF_IN_PROSE.exec(state.src.slice(state.pos, state.pos + 200));
+    if (m) {
+      if (!silent) {
+        const tok = state.push('mln_ref', '', 0);
+        tok.content = m[1] + '\u0000' + m[2];
+      }
+      state.pos += m[0].length;
+      return true;
+    }
+  }
+  const span = scanInlineMath(state.src, state.pos, state.posMax);
+  if (!span) return false;
+  if (!silent) {
+    const tok = state.push(span.display ? 'math_inline_display' : 'math_inline', 'math', 0);
+    tok.content = span.content;
+    tok.markup = span.delimiter;
+    tok.meta = { line: lineOf(state, span.start) };
+  }
+  state.pos = span.end;
+  return true;
+}
+
+/** Label numbers in document order, from the math tokens of a parsed document. */
+export function collectLabels(tokens: readonly Token[]): Map<string, number> {
+  const labels = new Map<string, number>();
+  const visit = (list: readonly Token[]): void => {
+    for (const tok of list) {
+      if (tok.type === 'math_block' || tok.type === 'math_inline_display' || (tok.type === 'fence' && tok.info.trim() === 'math')) {
+        for (const l of labelsIn(tok.content)) if (!labels.has(l)) labels.set(l, labels.size + 1);
+      }
+      if (tok.children) visit(tok.children);
+    }
+  };
+  visit(tokens);
+  return labels;
+}
+
+/** The sink used without a document renderer: one macro table and label map per render. */
+function defaultSink(engine: KatexEngine, tokens: readonly Token[]): MathSink {
+  const macros: MacroTable = {};
+  const labels: LabelNumbers = collectLabels(tokens);
+  return {
+    math: (tex, display) => anchorsFor(tex, display) + engine.render(tex, display, macros, labels).html,
+    ref: (kind, label) => refText(kind, label, labels),
+  };
+}
+
+/** Empty anchors so `#mln-eq-x` links land on the formula that carries `\label{x}`. */
+export function anchorsFor(tex: string, display: boolean): string {
+  if (!display || !tex.includes('\\label')) return '';
+  return labelsIn(tex).map((l) => `<span class="mln-eq-anchor" id="${escapeHtml(labelAnchor(l))}"></span>`).join('');
+}
