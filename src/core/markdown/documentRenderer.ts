@@ -5,6 +5,7 @@ import { anchorsFor, mathPlugin, type MathEnv, type MathSink } from './mathPlugi
 import { DEFAULT_LIMITS, KatexEngine, definesMacros, labelsIn, refsIn, refText, type KatexLimits, type LabelNumbers, type MacroTable } from './katexEngine';
 import { sanitize } from './sanitize';
 import { escapeHtml, hashString } from './html';
+import { headingSlug } from './slug';
 
 type References = NonNullable<MarkdownIt.Env['references']>;
 
@@ -106,6 +107,11 @@ export class DocumentRenderer {
       highlight: (code, lang) => highlight(code, lang),
     }).use(mathPlugin, { lineAttributes: true, engine: this.engine });
     this.installResourceRules();
+    // GitHub-style ids on headings so `#anchor` links between notes land.
+    this.md.core.ruler.push('mln_heading_ids', (state) => {
+      const t = state.tokens;
+      for (let i = 0; i < t.length; i++) if (t[i]!.type === 'heading_open' && t[i + 1]) t[i]!.attrSet('id', headingSlug(t[i + 1]!.content));
+    });
     this.baseMacroKey = 'm' + hashString(JSON.stringify(options.macros)).toString(36);
     this.macroSnapshots.set(this.baseMacroKey, { ...options.macros });
   }

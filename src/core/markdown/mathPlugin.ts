@@ -24,6 +24,8 @@ export interface MathPluginOptions {
   readonly lineAttributes?: boolean;
   /** Builds the fallback sink when the render env carries none. */
   readonly engine?: KatexEngine;
+  /** User macros for the fallback sink. */
+  readonly macros?: Readonly<Record<string, string>>;
 }
 
 export interface MathEnv {
@@ -65,11 +67,11 @@ export function mathPlugin(md: MarkdownIt.MarkdownIt, options: MathPluginOptions
   // parsed document before anything renders.
   md.core.ruler.push('mln_default_sink', (state) => {
     const env = state.env as MathEnv;
-    if (!env.mlnSink) env.mlnSink = defaultSink(engine, state.tokens);
+    if (!env.mlnSink) env.mlnSink = defaultSink(engine, state.tokens, options.macros);
   });
   const sinkOf = (rawEnv: unknown, _tokens: Token[]): MathSink => {
     const env = (rawEnv ?? {}) as MathEnv;
-    return env.mlnSink ?? (env.mlnSink = defaultSink(engine, []));
+    return env.mlnSink ?? (env.mlnSink = defaultSink(engine, [], options.macros));
   };
 
   md.renderer.rules['math_inline'] = (tokens, idx, _o, env) =>
@@ -223,8 +225,8 @@ export function collectLabels(tokens: readonly Token[]): Map<string, number> {
 }
 
 /** The sink used without a document renderer: one macro table and label map per render. */
-function defaultSink(engine: KatexEngine, tokens: readonly Token[]): MathSink {
-  const macros: MacroTable = {};
+function defaultSink(engine: KatexEngine, tokens: readonly Token[], userMacros: Readonly<Record<string, string>> = {}): MathSink {
+  const macros: MacroTable = { ...userMacros };
   const labels: LabelNumbers = collectLabels(tokens);
   return {
     math: (tex, display) => anchorsFor(tex, display) + engine.render(tex, display, macros, labels).html,

@@ -1,0 +1,68 @@
+import * as vscode from 'vscode';
+import { DocumentRenderer, joinChunks } from '../core/markdown/documentRenderer';
+import { standaloneHtml, type AssetSource } from '../core/export/standaloneHtml';
+import { renderOptions } from './config';
+import type { Logger } from './logger';
+
+/**
+ * "Export Note to HTML": a standalone file beside the note that renders offline. An existing
+ * file is never overwritten without asking.
+ */
+export async function exportNoteToHtml(context: vscode.ExtensionContext, logger: Logger, uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const document = uri
+    ? await vscode.workspace.openTextDocument(uri)
+    : vscode.window.activeTextEditor?.document.languageId === 'markdown' ? vscode.window.activeTextEditor.document : undefined;
+  if (!document) {
+    void vscode.window.showInformationMessage(vscode.l10n.t('Open a Markdown note to export it.'));
+    return undefined;
+  }
+  let target = document.uri.with({ path: document.uri.path.replace(/\.(md|markdown)$/i, '') + '.html' });
+  if (await exists(target)) {
+    const overwrite = vscode.l10n.t('Overwrite');
+    const other = vscode.l10n.t('Choose Another File…');
+    const choice = await vscode.window.showWarningMessage(
+      vscode.l10n.t('{0} already exists. Overwrite it?', vscode.workspace.asRelativePath(target)),
+      { modal: true },
+      overwrite,
+      other,
+    );
+    if (choice === other) {
+      const picked = await vscode.window.showSaveDialog({ defaultUri: target, filters: { HTML: ['html'] } });
+      if (!picked) return undefined;
+      target = picked;
+    } else if (choice !== overwrite) {
+      return undefined;
+    }
+  }
+  const doc = new DocumentRenderer({ ...renderOptions() }).render(document.getText());
+  const html = standaloneHtml({ title: document.uri.path.split('/').pop() ?? 'note', body: joinChunks(doc), assets: await mediaAssets(context) });
+  await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(html));
+  logger.info(`exported ${document.uri.toString()} -> ${target.toString()} (${doc.stats.formulas} formulas, ${doc.stats.katexErrors} errors)`);
+  void vscode.window.showInformationMessage(vscode.l10n.t('Exported to {0}', vscode.workspace.asRelativePath(target)));
+  return target;
+}
+
+async function exists(uri: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads every file the export embeds up front, so the core can stay synchronous. */
+async function mediaAssets(context: vscode.ExtensionContext): Promise<AssetSource> {
+  const media = vscode.Uri.joinPath(context.extensionUri, 'dist', 'media');
+  const files = new Map<string, Uint8Array>();
+  for (const rel of ['katex/katex.min.css', 'preview.css', 'highlight.css']) files.set(rel, await vscode.workspace.fs.readFile(vscode.Uri.joinPath(media, rel)));
+  for (const [name] of await vscode.workspace.fs.readDirectory(vscode.Uri.joinPath(media, 'katex', 'fonts'))) {
+    files.set(`katex/fonts/${name}`, await vscode.workspace.fs.readFile(vscode.Uri.joinPath(media, 'katex', 'fonts', name)));
+  }
+  const get = (p: string): Uint8Array => {
+    const f = files.get(p);
+    if (!f) throw new Error(`missing asset ${p}`);
+    return f;
+  };
+  return { readBinary: get, readText: (p) => new TextDecoder().decode(get(p)) };
+}

@@ -1,0 +1,177 @@
+import * as vscode from 'vscode';
+import { RenderCancelled } from '../../core/markdown/documentRenderer';
+import type { ChunkPayload, FromWebview, PreviewState, ToWebview } from '../../shared/previewMessages';
+import { previewSettings } from '../config';
+import type { Logger } from '../logger';
+import type { RenderService } from '../renderService';
+import { Disposable } from '../util/dispose';
+import { openLink } from './links';
+import { previewHtml } from './webviewHtml';
+
+export const PREVIEW_VIEW_TYPE = 'mlNotes.preview';
+
+/**
+ * One preview webview showing one note at a time (it can be switched to another note).
+ * Renders are debounced; a newer edit cancels the render in flight, and a result whose
+ * document version is stale is dropped.
+ */
+export class PreviewPanel extends Disposable {
+  private document: vscode.TextDocument | undefined;
+  /** Chunk keys the webview holds now: html is sent only for keys it lacks. */
+  private sentKeys = new Set<string>();
+  private webviewReady = false;
+  private timer: NodeJS.Timeout | undefined;
+  private cts: vscode.CancellationTokenSource | undefined;
+  /** Editor scrolls caused by the preview must not scroll the preview back. */
+  private ignoreEditorScrollUntil = 0;
+  private readonly onDidDisposeEmitter = this._register(new vscode.EventEmitter<void>());
+  readonly onDidDispose = this.onDidDisposeEmitter.event;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly renders: RenderService,
+    private readonly logger: Logger,
+    initialLine?: number,
+  ) {
+    super();
+    this._register(panel);
+    this._register(panel.onDidDispose(() => this.dispose()));
+    this._register(panel.webview.onDidReceiveMessage((m: FromWebview) => this.onMessage(m)));
+    this._register(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document === this.document && e.contentChanges.length > 0) this.schedule(previewSettings().debounceMs);
+      }),
+    );
+    this._register(
+      vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
+        if (e.textEditor.document !== this.document || !previewSettings().scrollSync) return;
+        if (Date.now() < this.ignoreEditorScrollUntil || e.visibleRanges.length === 0) return;
+        this.post({ type: 'scrollToLine', line: e.visibleRanges[0]!.start.line });
+      }),
+    );
+    this._register(renders.onDidReset(() => this.refresh(true)));
+    this._register({ dispose: () => this.cancelPending() });
+    this.initialLine = initialLine;
+  }
+
+  private initialLine: number | undefined;
+
+  get documentUri(): vscode.Uri | undefined {
+    return this.document?.uri;
+  }
+
+  /** Shows `document` (re-creating the page, which restarts the webview's state). */
+  show(document: vscode.TextDocument, line?: number): void {
+    const changed = this.document?.uri.toString() !== document.uri.toString();
+    this.document = document;
+    if (changed || !this.webviewReady) {
+      this.panel.title = vscode.l10n.t('Preview {0}', basename(document.uri));
+      this.panel.webview.options = { enableScripts: true, localResourceRoots: this.resourceRoots(document) };
+      this.webviewReady = false;
+      this.sentKeys.clear();
+      const state: PreviewState = { uri: document.uri.toString(), line: line ?? this.initialLine };
+      this.panel.webview.html = previewHtml(this.panel.webview, this.extensionUri, state);
+    }
+  }
+
+  private resourceRoots(document: vscode.TextDocument): vscode.Uri[] {
+    const roots = [vscode.Uri.joinPath(this.extensionUri, 'dist')];
+    const folder = vscode.workspace.getWorkspaceFolder(document.uri);
+    if (folder) roots.push(folder.uri);
+    if (document.uri.scheme === 'file') roots.push(vscode.Uri.joinPath(document.uri, '..'));
+    return roots;
+  }
+
+  refresh(reset = false): void {
+    if (reset) this.sentKeys.clear();
+    this.schedule(0, reset);
+  }
+
+  private schedule(delay: number, reset = false): void {
+    if (!this.webviewReady) return; // 'ready' triggers the first render
+    clearTimeout(this.timer);
+    this.cts?.cancel();
+    this.timer = setTimeout(() => void this.update(reset), delay);
+  }
+
+  private cancelPending(): void {
+    clearTimeout(this.timer);
+    this.cts?.cancel();
+    this.cts?.dispose();
+  }
+
+  private async update(reset: boolean): Promise<void> {
+    const document = this.document;
+    if (!document || this.isDisposed) return;
+    this.cts?.dispose();
+    const cts = (this.cts = new vscode.CancellationTokenSource());
+    const version = document.version;
+    try {
+      const result = await this.renders.render(document, cts.token);
+      if (cts.token.isCancellationRequested || this.isDisposed || document !== this.document || document.version !== version) return;
+      const fresh = reset || this.sentKeys.size === 0;
+      const chunks: ChunkPayload[] = result.doc.chunks.map((c) =>
+        !fresh && this.sentKeys.has(c.key) ? { key: c.key, start: c.startLine } : { key: c.key, start: c.startLine, html: c.html },
+      );
+      this.sentKeys = new Set(result.doc.chunks.map((c) => c.key));
+      this.post({ type: 'render', uri: document.uri.toString(), version, reset: fresh, chunks, lineCount: document.lineCount });
+    } catch (e) {
+      if (!(e instanceof RenderCancelled)) this.logger.error('preview render failed', e);
+    }
+  }
+
+  private post(message: ToWebview): void {
+    if (this.webviewReady) void this.panel.webview.postMessage(message);
+  }
+
+  private onMessage(message: FromWebview): void {
+    switch (message.type) {
+      case 'ready':
+        this.webviewReady = true;
+        this.sentKeys.clear();
+        this.schedule(0, true);
+        break;
+      case 'needFullRender':
+        this.refresh(true);
+        break;
+      case 'revealLine':
+        if (previewSettings().scrollSync) this.revealInEditor(message.line);
+        break;
+      case 'dblclick':
+        void this.jumpToLine(message.line);
+        break;
+      case 'openLink':
+        if (this.document) void openLink(message.href, this.document.uri, this.logger);
+        break;
+    }
+  }
+
+  private revealInEditor(line: number): void {
+    for (const editor of vscode.window.visibleTextEditors) {
+      if (editor.document !== this.document) continue;
+      this.ignoreEditorScrollUntil = Date.now() + 300;
+      const l = Math.max(0, Math.min(Math.floor(line), editor.document.lineCount - 1));
+      editor.revealRange(new vscode.Range(l, 0, l, 0), vscode.TextEditorRevealType.AtTop);
+    }
+  }
+
+  private async jumpToLine(line: number): Promise<void> {
+    if (!this.document) return;
+    const visible = vscode.window.visibleTextEditors.find((e) => e.document === this.document);
+    const editor = await vscode.window.showTextDocument(this.document, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One });
+    const pos = new vscode.Position(Math.min(line, this.document.lineCount - 1), 0);
+    editor.selection = new vscode.Selection(pos, pos);
+    editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenter);
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    this.onDidDisposeEmitter.fire();
+    super.dispose();
+  }
+}
+
+function basename(uri: vscode.Uri): string {
+  return uri.path.slice(uri.path.lastIndexOf('/') + 1);
+}

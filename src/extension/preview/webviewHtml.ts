@@ -1,0 +1,37 @@
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+import { escapeHtml } from '../../core/markdown/html';
+import type { PreviewState } from '../../shared/previewMessages';
+
+/**
+ * The only place that builds the preview's HTML: a strict CSP with a fresh nonce per page,
+ * resources only through `asWebviewUri`, and the initial state in an escaped data attribute.
+ * Notes' content arrives later by message and is never a script (the CSP forbids inline script).
+ */
+export function previewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, state: PreviewState): string {
+  const nonce = randomBytes(16).toString('base64');
+  const media = (p: string): string => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', ...p.split('/'))).toString();
+  const csp = [
+    "default-src 'none'",
+    `img-src ${webview.cspSource} https: data:`,
+    // KaTeX positions glyphs with inline style attributes.
+    `style-src ${webview.cspSource} 'unsafe-inline'`,
+    `font-src ${webview.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="${escapeHtml(vscode.env.language)}">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${media('media/katex/katex.min.css')}">
+<link rel="stylesheet" href="${media('media/highlight.css')}">
+<link rel="stylesheet" href="${media('media/preview.css')}">
+</head>
+<body>
+<main id="mln-root" data-state="${escapeHtml(JSON.stringify(state))}"></main>
+<script nonce="${nonce}" src="${media('webview/preview.js')}"></script>
+</body>
+</html>`;
+}

@@ -1,0 +1,81 @@
+import * as vscode from 'vscode';
+import { DocumentRenderer, type CancellationLike, type RenderedDocument } from '../core/markdown/documentRenderer';
+import { renderOptions } from './config';
+import { Disposable } from './util/dispose';
+
+export interface RenderResult {
+  readonly uri: vscode.Uri;
+  readonly version: number;
+  readonly doc: RenderedDocument;
+}
+
+/** Maps a note-relative resource (an image) to a URL the preview webview can load. */
+export type ResourceMapper = (document: vscode.Uri, href: string) => string | undefined;
+
+/**
+ * One incremental renderer per open note, shared by the preview and the diagnostics, so a
+ * document version is rendered once whoever asks.
+ */
+export class RenderService extends Disposable {
+  private readonly renderers = new Map<string, DocumentRenderer>();
+  private readonly pending = new Map<string, { version: number; promise: Promise<RenderResult> }>();
+  private mapper: ResourceMapper | undefined;
+  private readonly onDidRenderEmitter = this._register(new vscode.EventEmitter<RenderResult>());
+  readonly onDidRender = this.onDidRenderEmitter.event;
+  private readonly onDidResetEmitter = this._register(new vscode.EventEmitter<void>());
+  /** Fired when settings changed and every note must be rendered anew. */
+  readonly onDidReset = this.onDidResetEmitter.event;
+
+  constructor() {
+    super();
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('mlNotes.preview') || e.affectsConfiguration('mlNotes.katex')) this.reset();
+      }),
+    );
+    this._register(vscode.workspace.onDidCloseTextDocument((d) => this.renderers.delete(d.uri.toString())));
+  }
+
+  setResourceMapper(mapper: ResourceMapper): void {
+    if (this.mapper) return;
+    this.mapper = mapper;
+    this.reset(); // chunks cached before had unresolved image paths
+  }
+
+  /** Renders `document` at its current version; concurrent callers share one render. */
+  render(document: vscode.TextDocument, token?: CancellationLike): Promise<RenderResult> {
+    const key = document.uri.toString();
+    const p = this.pending.get(key);
+    if (p && p.version === document.version) return p.promise;
+    const version = document.version;
+    const promise = this.rendererFor(document)
+      .renderAsync(document.getText(), token)
+      .then((doc) => {
+        const result: RenderResult = { uri: document.uri, version, doc };
+        this.onDidRenderEmitter.fire(result);
+        return result;
+      })
+      .finally(() => {
+        if (this.pending.get(key)?.promise === promise) this.pending.delete(key);
+      });
+    this.pending.set(key, { version, promise });
+    return promise;
+  }
+
+  private rendererFor(document: vscode.TextDocument): DocumentRenderer {
+    const key = document.uri.toString();
+    let r = this.renderers.get(key);
+    if (!r) {
+      const uri = document.uri;
+      r = new DocumentRenderer({ ...renderOptions(), resolveResource: (href) => this.mapper?.(uri, href) });
+      this.renderers.set(key, r);
+    }
+    return r;
+  }
+
+  private reset(): void {
+    this.renderers.clear();
+    this.pending.clear();
+    this.onDidResetEmitter.fire();
+  }
+}

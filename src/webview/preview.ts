@@ -1,0 +1,208 @@
+import type { ChunkPayload, FromWebview, PreviewState, ToWebview } from '../shared/previewMessages';
+
+declare function acquireVsCodeApi(): {
+  postMessage(msg: FromWebview): void;
+  setState(state: PreviewState): void;
+  getState(): PreviewState | undefined;
+};
+
+const vscode = acquireVsCodeApi();
+const root = document.getElementById('mln-root')!;
+const initial = JSON.parse(root.dataset['state'] ?? '{}') as PreviewState;
+let state: PreviewState = vscode.getState() ?? initial;
+
+/** Chunk elements by key; a chunk's block elements carry `data-rline` (relative) and `data-line` (absolute). */
+const chunks = new Map<string, HTMLElement>();
+/** Sorted [line, element] pairs for scroll sync, rebuilt lazily after each patch. */
+let lineIndex: Array<{ line: number; el: HTMLElement }> | undefined;
+let documentLineCount = 0;
+/** Programmatic scrolls must not echo back to the editor. */
+let ignoreScrollUntil = 0;
+
+window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
+  const msg = event.data;
+  switch (msg.type) {
+    case 'render':
+      applyRender(msg.chunks, msg.reset, msg.version, msg.lineCount);
+      if (msg.reset && state.line !== undefined) scrollToLine(state.line);
+      state = { uri: msg.uri, line: state.uri === msg.uri ? state.line : 0 };
+      vscode.setState(state);
+      break;
+    case 'scrollToLine':
+      scrollToLine(msg.line);
+      break;
+  }
+});
+
+function applyRender(payload: readonly ChunkPayload[], reset: boolean, version: number, lineCount: number): void {
+  performance.mark('mln-patch-start');
+  const t0 = performance.now();
+  if (reset) {
+    chunks.clear();
+    root.replaceChildren();
+  }
+  const next: HTMLElement[] = [];
+  const keep = new Set<string>();
+  for (const c of payload) {
+    let el = chunks.get(c.key);
+    if (!el) {
+      if (c.html === undefined) {
+        vscode.postMessage({ type: 'needFullRender' });
+        return;
+      }
+      el = document.createElement('div');
+      el.className = 'mln-chunk';
+      el.dataset['key'] = c.key;
+      el.innerHTML = c.html;
+      for (const b of el.querySelectorAll<HTMLElement>('[data-line]')) b.dataset['rline'] = b.dataset['line'];
+      el.dataset['lineStart'] = '-1';
+      chunks.set(c.key, el);
+    }
+    if (el.dataset['lineStart'] !== String(c.start)) {
+      el.dataset['lineStart'] = String(c.start);
+      for (const b of el.querySelectorAll<HTMLElement>('[data-rline]')) b.dataset['line'] = String(Number(b.dataset['rline']) + c.start);
+    }
+    keep.add(c.key);
+    next.push(el);
+  }
+  // Keyed patch: move/insert only what changed, so unchanged chunks (and their images) stay put.
+  let cursor = root.firstElementChild;
+  for (const el of next) {
+    if (cursor === el) {
+      cursor = cursor.nextElementSibling;
+    } else {
+      root.insertBefore(el, cursor);
+    }
+  }
+  while (cursor) {
+    const after = cursor.nextElementSibling;
+    cursor.remove();
+    cursor = after;
+  }
+  for (const key of [...chunks.keys()]) if (!keep.has(key)) chunks.delete(key);
+  lineIndex = undefined;
+  documentLineCount = lineCount;
+  const ms = performance.now() - t0;
+  performance.mark('mln-patch-end');
+  performance.measure('mln-patch', 'mln-patch-start', 'mln-patch-end');
+  document.body.dataset['mlnPatchMs'] = ms.toFixed(2);
+  document.body.dataset['mlnVersion'] = String(version);
+}
+
+function getLineIndex(): Array<{ line: number; el: HTMLElement }> {
+  if (!lineIndex) {
+    lineIndex = [];
+    let last = -1;
+    for (const el of root.querySelectorAll<HTMLElement>('[data-line]')) {
+      const line = Number(el.dataset['line']);
+      // Nested elements (li inside ul) share or follow their parent's line; keep lines increasing.
+      if (line > last) {
+        lineIndex.push({ line, el });
+        last = line;
+      }
+    }
+  }
+  return lineIndex;
+}
+
+function absTop(el: HTMLElement): number {
+  return el.getBoundingClientRect().top + window.scrollY;
+}
+
+/** The element at or before `line` and the first one after it. */
+function bracket(line: number): { prev?: { line: number; el: HTMLElement }; next?: { line: number; el: HTMLElement } } {
+  const idx = getLineIndex();
+  let lo = 0;
+  let hi = idx.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (idx[mid]!.line <= line) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return { prev: found >= 0 ? idx[found] : undefined, next: idx[found + 1] };
+}
+
+/** Scroll so that the (fractional) source line is at the top, interpolating inside tall blocks. */
+function scrollToLine(line: number): void {
+  const { prev, next } = bracket(Math.floor(line));
+  let y = 0;
+  if (prev) {
+    const top = absTop(prev.el);
+    const height = prev.el.getBoundingClientRect().height;
+    const endLine = next ? next.line : documentLineCount;
+    const span = Math.max(1, endLine - prev.line);
+    const frac = Math.min(1, Math.max(0, (line - prev.line) / span));
+    if (next && frac >= 1) y = absTop(next.el);
+    else y = top + height * frac;
+  }
+  ignoreScrollUntil = Date.now() + 150;
+  window.scrollTo({ top: Math.max(0, y - 8) });
+}
+
+/** The (fractional) source line at the top of the viewport. */
+function lineAtTop(): number {
+  const idx = getLineIndex();
+  if (idx.length === 0) return 0;
+  const y = window.scrollY + 8;
+  let lo = 0;
+  let hi = idx.length - 1;
+  let found = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (absTop(idx[mid]!.el) <= y) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  const cur = idx[found]!;
+  const top = absTop(cur.el);
+  const height = Math.max(1, cur.el.getBoundingClientRect().height);
+  const nextLine = idx[found + 1]?.line ?? documentLineCount;
+  const frac = Math.min(1, Math.max(0, (y - top) / height));
+  return cur.line + frac * Math.max(0, nextLine - cur.line);
+}
+
+let scrollTimer: number | undefined;
+window.addEventListener(
+  'scroll',
+  () => {
+    if (Date.now() < ignoreScrollUntil) return;
+    if (scrollTimer !== undefined) return;
+    scrollTimer = window.setTimeout(() => {
+      scrollTimer = undefined;
+      const line = lineAtTop();
+      state = { ...state, line };
+      vscode.setState(state);
+      vscode.postMessage({ type: 'revealLine', line });
+    }, 50);
+  },
+  { passive: true },
+);
+
+document.addEventListener('dblclick', (event) => {
+  const el = (event.target as Element | null)?.closest<HTMLElement>('[data-line]');
+  if (el) vscode.postMessage({ type: 'dblclick', line: Number(el.dataset['line']) });
+});
+
+document.addEventListener('click', (event) => {
+  const a = (event.target as Element | null)?.closest('a');
+  if (!a) return;
+  const href = a.getAttribute('href');
+  if (!href) return;
+  event.preventDefault();
+  if (href.startsWith('#')) {
+    const target = document.getElementById(decodeURIComponent(href.slice(1)));
+    target?.scrollIntoView({ block: 'center' });
+    return;
+  }
+  vscode.postMessage({ type: 'openLink', href });
+});
+
+vscode.postMessage({ type: 'ready' });
