@@ -1,0 +1,108 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DocumentRenderer, joinChunks, type RenderedDocument } from '../../src/core/markdown/documentRenderer';
+import { splitChunks } from '../../src/core/markdown/chunker';
+import MarkdownIt = require('markdown-it');
+import { mathPlugin } from '../../src/core/markdown/mathPlugin';
+import { katexCount, proseText, rng } from './helpers';
+
+/** Canonical form of a render: HTML with chunk boundaries removed, plus diagnostics. */
+function canonical(doc: RenderedDocument): { html: string; diagnostics: string } {
+  // A chunk's data-line values are relative; make them absolute so two chunkings compare.
+  const html = doc.chunks
+    .map((c) => c.html.replace(/data-line="(\d+)"/g, (_m, n: string) => `data-line="${Number(n) + c.startLine}"`))
+    .join('');
+  return { html, diagnostics: JSON.stringify(doc.diagnostics) };
+}
+
+const PIECES = [
+  '# 标题 $x$',
+  '段落 $a_1$ 和 $b_1$，噪声$\\epsilon$。',
+  '$$\nE = mc^2 \\label{eq:e}\n$$',
+  '见\\eqref{eq:e}',
+  '- 列表 $x$\n- 第二项',
+  '',
+  '```python\nx = 1\n\ny = 2\n```',
+  '\\[\n\\int_0^1 f\n\\]',
+  '$\\newcommand{\\V}{\\mathbb{V}}$ 定义',
+  '用 $\\V[x]$',
+  '> 引用 $q$',
+  '| a | b |\n|---|---|\n| $1$ | $2$ |',
+  '坏 $\\frac{$',
+  '[link][ref]',
+  '[ref]: https://example.com',
+  '1. 有序\n\n2. 松散列表',
+  'It costs $5 and $10.',
+  '<b>html</b> $m$',
+];
+
+function randomDoc(r: () => number, n: number): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(PIECES[Math.floor(r() * PIECES.length)]!, '');
+  return lines;
+}
+
+describe('incremental rendering', () => {
+  it('a one-line edit re-renders one chunk and equals a fresh render', () => {
+    const lines = randomDoc(rng(1), 200);
+    const r = new DocumentRenderer();
+    r.render(lines.join('\n'));
+    const mid = lines.findIndex((l, i) => i > 150 && l.startsWith('段落'));
+    assert.ok(mid > 0);
+    lines[mid] = '段落 $a_2$ 改过了';
+    const edited = r.render(lines.join('\n'));
+    assert.equal(edited.stats.chunksRendered, 1);
+    assert.deepEqual(canonical(edited), canonical(new DocumentRenderer().render(lines.join('\n'))));
+  });
+
+  it('random edit sequences always match a fresh render (macros, labels, references)', () => {
+    const r = rng(42);
+    const renderer = new DocumentRenderer();
+    let lines = randomDoc(r, 60);
+    renderer.render(lines.join('\n'));
+    for (let step = 0; step < 120; step++) {
+      const i = Math.floor(r() * lines.length);
+      const op = r();
+      if (op < 0.4) lines[i] = PIECES[Math.floor(r() * PIECES.length)]!;
+      else if (op < 0.7) lines.splice(i, 0, PIECES[Math.floor(r() * PIECES.length)]!, '');
+      else if (op < 0.9) lines.splice(i, 1);
+      else lines = lines.map((l) => l.replace('\\newcommand{\\V}', '\\newcommand{\\W}'));
+      const text = lines.join('\n');
+      assert.deepEqual(canonical(renderer.render(text)), canonical(new DocumentRenderer().render(text)), `step ${step}`);
+    }
+  });
+
+  it('chunk keys are unique within a render even for repeated content', () => {
+    const doc = new DocumentRenderer().render('same $x$\n\nsame $x$\n\nsame $x$');
+    assert.equal(new Set(doc.chunks.map((c) => c.key)).size, 3);
+  });
+
+  it('renderAsync honours cancellation', async () => {
+    const text = randomDoc(rng(3), 3000).join('\n');
+    const token = { isCancellationRequested: false };
+    const p = new DocumentRenderer().renderAsync(text, token);
+    token.isCancellationRequested = true;
+    await assert.rejects(p, /cancelled/);
+  });
+});
+
+describe('chunking', () => {
+  it('never splits fenced code, loose lists or indented continuations', () => {
+    const text = ['```', 'a', '', 'b', '```', '', '- x', '', '- y', '', '  cont', '', 'para'].join('\n');
+    const chunks = splitChunks(text);
+    // The list may start a chunk, but its second item and indented continuation may not.
+    assert.deepEqual(chunks.map((c) => c.startLine), [0, 6, 12]);
+    assert.equal(chunks.map((c) => c.text).join('\n'), text);
+  });
+  it('chunked output has the same text, math and structure as one markdown-it pass', () => {
+    const text = randomDoc(rng(9), 150).join('\n');
+    const chunked = joinChunks(new DocumentRenderer().render(text));
+    const whole = new MarkdownIt({ html: true, linkify: true }).use(mathPlugin).render(text);
+    const norm = (s: string): string => s.replace(/\s+/g, ' ').trim();
+    assert.equal(norm(proseText(chunked)), norm(proseText(whole)));
+    assert.equal(katexCount(chunked), katexCount(whole));
+    for (const tag of ['<li', '<table', '<blockquote', '<h1', '<pre']) {
+      assert.equal(chunked.split(tag).length, whole.split(tag).length, tag);
+    }
+  });
+});
