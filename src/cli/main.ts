@@ -1,109 +1,33 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
-import { DocumentRenderer, DEFAULT_RENDER_OPTIONS, joinChunks } from '../core/markdown/documentRenderer';
-import { standaloneHtml, type AssetSource } from '../core/export/standaloneHtml';
+import type { CliCommand } from './cliUtil';
+import { renderCommand } from './commands/render';
 
-const USAGE = `Usage:
-  ml-notes render NOTE.md [-o OUT.html] [--force] [--stats]
+/** Every subcommand; a feature adds its command here. */
+const COMMANDS: readonly CliCommand[] = [renderCommand];
 
-  render   Render a note to standalone HTML (KaTeX CSS and fonts embedded; opens offline).
-           Without -o the HTML goes to stdout. --stats prints one JSON line
-           {"formulas","katexErrors","ms",...} (to stdout with -o, or alone without -o).
-           An existing OUT.html is overwritten only with --force or after a yes at the prompt.`;
+function usage(): string {
+  return 'Usage:\n' + COMMANDS.map((c) => '  ' + c.usage).join('\n\n') + '\n';
+}
 
-/** Exit codes: 0 rendered (formula errors are reported on stderr, in place in the HTML); 2 usage or I/O problem. */
+/** Exit codes: 0 ok; 1 the command ran and found a failure; 2 usage or I/O problem. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE + '\n');
-    return command ? 0 : 2;
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
   }
-  if (command === 'render') return render(rest);
-  process.stderr.write(`ml-notes: unknown command '${command}'\n${USAGE}\n`);
-  return 2;
-}
-
-async function render(args: readonly string[]): Promise<number> {
-  let input: string | undefined;
-  let output: string | undefined;
-  let stats = false;
-  let force = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '-o' || a === '--output') output = args[++i];
-    else if (a === '--stats') stats = true;
-    else if (a === '--force' || a === '-f') force = true;
-    else if (a.startsWith('-')) return fail(`unknown option '${a}'`);
-    else if (input === undefined) input = a;
-    else return fail(`unexpected argument '${a}'`);
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`ml-notes: unknown command '${name}'\n${usage()}`);
+    return 2;
   }
-  if (!input) return fail('missing NOTE.md');
-  if (args.includes('-o') && !output) return fail('-o needs a file name');
-
-  let text: string;
-  try {
-    text = readFileSync(input, 'utf8');
-  } catch (e) {
-    return fail(`cannot read '${input}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-
-  const t0 = performance.now();
-  // Relative image paths stay as written: the exported file usually sits beside the note.
-  const renderer = new DocumentRenderer(DEFAULT_RENDER_OPTIONS);
-  const doc = renderer.render(text);
-  const ms = performance.now() - t0;
-  const html = standaloneHtml({ title: basename(input), body: joinChunks(doc), assets: distAssets() });
-
-  if (output) {
-    if (existsSync(output) && !force && !(await confirmOverwrite(output))) {
-      return fail(`'${output}' exists; not overwritten (use --force)`);
-    }
-    try {
-      writeFileSync(output, html);
-    } catch (e) {
-      return fail(`cannot write '${output}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  } else if (!stats) {
-    process.stdout.write(html);
-  }
-  if (stats) {
-    const line = { formulas: doc.stats.formulas, katexErrors: doc.stats.katexErrors, ms: Math.round(ms * 10) / 10, chunks: doc.stats.chunks, bytes: html.length };
-    process.stdout.write(JSON.stringify(line) + '\n');
-  }
-  for (const d of doc.diagnostics) process.stderr.write(`${input}:${d.line + 1}: ${d.message}\n`);
-  return 0;
-}
-
-async function confirmOverwrite(path: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`'${path}' exists. Overwrite? [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}
-
-function distAssets(): AssetSource {
-  const media = join(__dirname, 'media');
-  return {
-    readText: (p) => readFileSync(join(media, p), 'utf8'),
-    readBinary: (p) => readFileSync(join(media, p)),
-  };
-}
-
-function fail(message: string): number {
-  process.stderr.write(`ml-notes: ${message}\n`);
-  return 2;
+  return command.run(rest);
 }
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
-      process.stderr.write(`ml-notes: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.stderr.write(`ml-notes: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exit(2);
     },
   );
