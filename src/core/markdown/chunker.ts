@@ -3,8 +3,8 @@
  * whole document, so an edit re-renders only the chunk it touches.
  *
  * A chunk boundary is a blank line followed by an unindented line that cannot continue the
- * previous block: not a list item (a loose list goes on across blank lines), not inside a fenced
- * code block. Math blocks never contain blank lines (the math rules refuse them), so they are
+ * previous block: not a list item right after another list (a loose list goes on across blank
+ * lines), not inside a fenced code block. Math blocks never contain blank lines (the math rules refuse them), so they are
  * never split. Reference-style link definitions are document-wide; the renderer collects them
  * separately.
  */
@@ -24,6 +24,7 @@ export function splitChunks(text: string): Chunk[] {
   let start = 0;
   let fence: string | undefined; // the opening run while inside a fenced block
   let prevBlank = false;
+  let inList = false; // the last unindented non-blank line was a list item
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (fence !== undefined) {
@@ -33,10 +34,12 @@ export function splitChunks(text: string): Chunk[] {
       continue;
     }
     const blank = line.trim() === '';
-    if (!blank && prevBlank && i > start && !/^[ \t]/.test(line) && !LIST_ITEM.test(line)) {
+    const listItem = LIST_ITEM.test(line);
+    if (!blank && prevBlank && i > start && !/^[ \t]/.test(line) && !(listItem && inList)) {
       chunks.push(makeChunk(lines, start, i));
       start = i;
     }
+    if (!blank && !/^[ \t]/.test(line)) inList = listItem;
     const m = FENCE_OPEN.exec(line);
     if (m) fence = m[1]!;
     prevBlank = blank;

@@ -189,13 +189,17 @@ export class DocumentRenderer {
     const labelNames = new Set<string>();
     let formulas = 0;
     let placeholders: string[] | undefined;
+    // Macro state moves on inside the chunk too: a formula after a definition is cached under
+    // the key that includes it.
+    let formulaKey = macroKey;
 
     const sink: MathSink = {
       math: (tex, display, line) => {
         formulas++;
         for (const l of labelsIn(tex)) labelNames.add(l);
         for (const l of refsIn(tex)) labelNames.add(l);
-        const r = this.renderFormula(tex, display, macros, labels, macroKey, defs);
+        const r = this.renderFormula(tex, display, macros, labels, formulaKey, defs);
+        if (definesMacros(tex)) formulaKey = nextMacroKey(formulaKey, [tex]);
         if (r.error) errors.push({ line, message: r.error, source: tex });
         const html = anchorsFor(tex, display) + r.html;
         if (!placeholders) return html;
