@@ -1,6 +1,7 @@
 // Bundles the extension host, the webview and the CLI, and lays out the assets they load.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +13,17 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(join(dist, 'media', 'katex', 'fonts'), { recursive: true });
 
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', legalComments: 'none' };
+
+// Generated formula data, before the bundles that include it: KaTeX's command list (read from
+// KaTeX's own sources, so it is bundled as a throwaway script) and the formula snippets.
+const katexVersion = JSON.parse(readFileSync(join(root, 'node_modules/katex/package.json'), 'utf8')).version;
+const generator = join(dist, '.gen', 'generate-formula-data.cjs');
+await build({
+  entryPoints: [join(root, 'scripts/generate-formula-data.ts')], outfile: generator, bundle: true, platform: 'node',
+  format: 'cjs', logLevel: 'warning', define: { __VERSION__: JSON.stringify(katexVersion) },
+});
+execFileSync(process.execPath, [generator, root], { stdio: 'inherit', env: { ...process.env, KATEX_VERSION: katexVersion } });
+rmSync(join(dist, '.gen'), { recursive: true, force: true });
 
 await Promise.all([
   build({
@@ -32,6 +44,40 @@ await Promise.all([
     target: 'node18',
     banner: { js: '#!/usr/bin/env node' },
   }),
+  // The snippet kernel runs in its own process; tfjs and its wasm backend are bundled into it.
+  build({
+    ...common,
+    entryPoints: [join(root, 'src/runner/kernels/tfjsKernel.ts')],
+    outfile: join(dist, 'kernels', 'tfjs-kernel.js'),
+    platform: 'node',
+    format: 'cjs',
+    target: 'node18',
+  }),
+  // Vega is ESM-only (top-level await): the plotter is an ES module loaded with import().
+  build({
+    ...common,
+    entryPoints: [join(root, 'src/runner/plot.ts')],
+    outfile: join(dist, 'kernels', 'plot.mjs'),
+    platform: 'node',
+    format: 'esm',
+    target: 'node18',
+    external: ['canvas'],
+    banner: { js: "import { createRequire as __mlnCreateRequire } from 'module'; const require = __mlnCreateRequire(import.meta.url);" },
+  }),
+  // The lab shares the kernel's tfjs instance: the kernel hands it `@tensorflow/tfjs`.
+  ...(existsSync(join(root, 'src/lab/index.ts'))
+    ? [
+        build({
+          ...common,
+          entryPoints: [join(root, 'src/lab/index.ts')],
+          outfile: join(dist, 'lab.js'),
+          platform: 'node',
+          format: 'cjs',
+          target: 'node18',
+          external: ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm'],
+        }),
+      ]
+    : []),
   build({
     ...common,
     entryPoints: [join(root, 'src/webview/preview.ts')],
@@ -66,4 +112,9 @@ writeFileSync(
   [scope(light, 'body.vscode-light'), scope(dark, 'body.vscode-dark'), scope(dark, 'body.vscode-high-contrast:not(.vscode-high-contrast-light)'), scope(light, 'body.vscode-high-contrast-light'), scope(light, 'body.mln-export')].join('\n'),
 );
 cpSync(join(root, 'media/preview.css'), join(dist, 'media/preview.css'));
+
+// tfjs-backend-wasm loads its .wasm files at run time (setWasmPaths points here).
+const wasmSrc = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+mkdirSync(join(dist, 'tfjs-wasm'), { recursive: true });
+for (const f of readdirSync(wasmSrc)) if (f.endsWith('.wasm')) cpSync(join(wasmSrc, f), join(dist, 'tfjs-wasm', f));
 console.log('built dist/');

@@ -1,8 +1,9 @@
 import type { CliCommand } from './cliUtil';
 import { renderCommand } from './commands/render';
+import { runCommand } from './commands/run';
 
 /** Every subcommand; a feature adds its command here. */
-const COMMANDS: readonly CliCommand[] = [renderCommand];
+const COMMANDS: readonly CliCommand[] = [renderCommand, runCommand];
 
 function usage(): string {
   return 'Usage:\n' + COMMANDS.map((c) => '  ' + c.usage).join('\n\n') + '\n';

@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS, KatexEngine, definesMacros, labelsIn, refsIn, refText, 
 import { sanitize } from './sanitize';
 import { escapeHtml, hashString } from './html';
 import { headingSlug } from './slug';
+import { parseInfo, snippetDomKey } from '../snippets/snippets';
 
 type References = NonNullable<MarkdownIt.Env['references']>;
 
@@ -107,6 +108,7 @@ export class DocumentRenderer {
       highlight: (code, lang) => highlight(code, lang),
     }).use(mathPlugin, { lineAttributes: true, engine: this.engine });
     this.installResourceRules();
+    this.installRunnableFences();
     // GitHub-style ids on headings so `#anchor` links between notes land.
     this.md.core.ruler.push('mln_heading_ids', (state) => {
       const t = state.tokens;
@@ -272,6 +274,19 @@ export class DocumentRenderer {
 
   private evict(gen: number): void {
     for (const [k, v] of this.chunkCache) if (v.gen < gen - 1) this.chunkCache.delete(k);
+  }
+
+  /** Runnable blocks carry `data-snippet`, so the preview can put their outputs under them. */
+  private installRunnableFences(): void {
+    const fence = this.md.renderer.rules.fence!;
+    this.md.renderer.rules.fence = (tokens, idx, opts, env, slf) => {
+      const tok = tokens[idx]!;
+      const info = parseInfo(tok.info);
+      if (!info.runnable) return fence(tokens, idx, opts, env, slf);
+      const body = highlight(tok.content, info.lang) || escapeHtml(tok.content);
+      const key = snippetDomKey(info.lang, tok.content, info.attrs['id']);
+      return `<pre class="mln-runnable" data-snippet="${escapeHtml(key)}"${slf.renderAttrs(tok)}><code class="hljs language-${escapeHtml(info.lang)}">${body}</code></pre>\n`;
+    };
   }
 
   private installResourceRules(): void {

@@ -14,7 +14,7 @@ const OPTIONS: sanitizeHtml.IOptions = {
     'td', 'tfoot', 'th', 'thead', 'tr', 'tt', 'u', 'ul', 'var', 'wbr', 'input', 'mln-math',
   ],
   allowedAttributes: {
-    '*': ['class', 'id', 'title', 'align', 'data-line', 'dir', 'lang'],
+    '*': ['class', 'id', 'title', 'align', 'data-line', 'data-snippet', 'dir', 'lang'],
     a: ['href', 'name'],
     img: ['src', 'alt', 'width', 'height'],
     source: ['srcset', 'media', 'type'],

@@ -1,0 +1,126 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { findSnippets, type Snippet } from '../../core/snippets/snippets';
+import { startSnippet, type KernelPaths } from '../../runner/runSnippet';
+import type { KernelEvent } from '../../runner/protocol';
+import { fail, type CliCommand } from '../cliUtil';
+
+export const runCommand: CliCommand = {
+  name: 'run',
+  usage: `ml-notes run NOTE.md [--id NAME | --index N] [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu]
+               [--python PATH] [--device auto|cuda|mps|cpu] [--timeout SECONDS] [--json]
+      Run the note's {run} blocks (all, or the one named) headless, each in its own process, with
+      the same runner as the extension. --json prints one JSON line per event (log, metric, plot,
+      backend, error, done). Exit code 1 when a snippet fails, 2 when the note or snippet is missing.`,
+  run,
+};
+
+/** Where the built kernels live, next to dist/cli.js. */
+export function distKernelPaths(distDir: string): KernelPaths {
+  const lab = join(distDir, 'lab.js');
+  return {
+    tfjsKernel: join(distDir, 'kernels', 'tfjs-kernel.js'),
+    lab: existsSync(lab) ? lab : undefined,
+    wasmDir: join(distDir, 'tfjs-wasm'),
+    pythonKernel: join(distDir, 'kernels', 'python_kernel.py'),
+  };
+}
+
+async function run(args: readonly string[]): Promise<number> {
+  let note: string | undefined;
+  let id: string | undefined;
+  let index: number | undefined;
+  let backend = 'auto';
+  let json = false;
+  let python = process.env['MLNOTES_PYTHON'] ?? 'python3';
+  let device = 'auto';
+  let timeout = 600;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = (): string | undefined => args[++i];
+    if (a === '--id') id = next();
+    else if (a === '--index') index = Number(next());
+    else if (a === '--backend') backend = next() ?? 'auto';
+    else if (a === '--python') python = next() ?? python;
+    else if (a === '--device') device = next() ?? device;
+    else if (a === '--timeout') timeout = Number(next());
+    else if (a === '--json') json = true;
+    else if (a.startsWith('-')) return fail(`unknown option '${a}'`);
+    else if (note === undefined) note = a;
+    else return fail(`unexpected argument '${a}'`);
+  }
+  if (!note) return fail('missing NOTE.md');
+  if (index !== undefined && !Number.isInteger(index)) return fail('--index takes a whole number');
+  if (!Number.isFinite(timeout) || timeout <= 0) return fail('--timeout takes a positive number of seconds');
+  let text: string;
+  try {
+    text = readFileSync(note, 'utf8');
+  } catch (e) {
+    return fail(`cannot read '${note}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const all = findSnippets(text);
+  let chosen: Snippet[];
+  if (id !== undefined) chosen = all.filter((s) => s.id === id);
+  else if (index !== undefined) chosen = all.filter((s) => s.index === index);
+  else chosen = all;
+  if (chosen.length === 0) {
+    const which = id !== undefined ? `with id=${id}` : index !== undefined ? `number ${index}` : 'marked {run}';
+    return fail(`no runnable block ${which} in '${note}' (it has ${all.length})`);
+  }
+
+  const out = (obj: object): void => void process.stdout.write(JSON.stringify(obj) + '\n');
+  let failed = false;
+  for (const snippet of chosen) {
+    const label = snippet.id ?? `#${snippet.index}`;
+    if (!json) process.stderr.write(`── ${label} (${snippet.lang}, line ${snippet.fenceLine + 1})\n`);
+    const started = startSnippet({
+      notePath: resolve(note),
+      snippet,
+      all,
+      paths: distKernelPaths(__dirname),
+      node: process.execPath,
+      tfjsBackend: backend,
+      nativeModulePaths: (process.env['MLNOTES_NATIVE_PATHS'] ?? '').split(':').filter(Boolean),
+      timeoutMs: timeout * 1000,
+      python: { interpreter: python, device },
+      onLog: (stream, t) => (json ? out({ type: 'log', snippet: label, stream, text: t }) : (stream === 'stdout' ? process.stdout : process.stderr).write(t)),
+      onEvent: (e) => (json ? out({ ...e, snippet: label }) : printEvent(e)),
+    });
+    const stop = (): void => void started.process?.cancel();
+    process.once('SIGINT', stop);
+    const { result, output } = await started.done;
+    process.removeListener('SIGINT', stop);
+    const errors = output.items.filter((i) => i.kind === 'error');
+    if (result.status !== 'succeeded') failed = true;
+    if (json) {
+      out({ type: 'done', snippet: label, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs, errors });
+    } else {
+      if (!output.items.some((i) => i.kind === 'error' && i.line !== undefined)) for (const e of errors) process.stderr.write(`error: ${(e as { message: string }).message}\n`);
+      process.stderr.write(`── ${label}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s${output.backend ? ` (${output.backend}, ${output.device})` : ''}\n`);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+function printEvent(e: KernelEvent): void {
+  switch (e.type) {
+    case 'metric':
+      process.stdout.write(`[metric] ${e.name} = ${e.value}${e.step !== undefined ? ` (step ${e.step})` : ''}\n`);
+      break;
+    case 'plot':
+      process.stdout.write(`[plot] ${e.spec.title ?? e.spec.kind}\n`);
+      break;
+    case 'image':
+      process.stdout.write(`[image] ${e.title ?? e.mime}\n`);
+      break;
+    case 'table':
+      process.stdout.write(`[table] ${e.title ?? ''}\n${e.columns.join('\t')}\n${e.rows.map((r) => r.join('\t')).join('\n')}\n`);
+      break;
+    case 'error':
+      process.stderr.write(`error${e.line !== undefined ? ` at snippet line ${e.line}` : ''}: ${e.message}\n${e.stack ?? ''}\n`);
+      break;
+    case 'backend':
+    case 'progress':
+      break;
+  }
+}

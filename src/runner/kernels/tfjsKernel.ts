@@ -1,0 +1,219 @@
+/**
+ * The TypeScript / TensorFlow.js kernel: a child process that runs one snippet.
+ *
+ *   node tfjs-kernel.js CODE_FILE
+ *
+ * Environment: MLNOTES_BACKEND (auto | tensorflow-gpu | tensorflow | wasm | cpu),
+ * MLNOTES_NATIVE_PATHS (node_modules folders to look for @tensorflow/tfjs-node[-gpu], joined
+ * with the path delimiter), MLNOTES_LAB (the lab bundle), MLNOTES_WASM_DIR (tfjs-backend-wasm's
+ * .wasm files).
+ *
+ * The snippet's `@tensorflow/tfjs`, `ml-notes/lab` and `ml-notes` imports resolve to the
+ * versions shipped with the extension (or to the native tfjs-node the user installed), so
+ * exactly one tfjs lives in the process. Errors are reported with the snippet's own line numbers.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { delimiter, dirname, join } from 'node:path';
+import * as vm from 'node:vm';
+import { transform } from 'sucrase';
+import { createReporter, emit } from './report';
+
+type Tf = typeof import('@tensorflow/tfjs');
+
+const SNIPPET_FILE = 'snippet.ts';
+
+async function loadBackend(preference: string): Promise<{ tf: Tf; backend: string; device: string; detail?: string }> {
+  const tried: string[] = [];
+  const natives: Array<[string, string]> =
+    preference === 'auto'
+      ? [['tensorflow-gpu', '@tensorflow/tfjs-node-gpu'], ['tensorflow', '@tensorflow/tfjs-node']]
+      : preference === 'tensorflow-gpu'
+        ? [['tensorflow-gpu', '@tensorflow/tfjs-node-gpu']]
+        : preference === 'tensorflow'
+          ? [['tensorflow', '@tensorflow/tfjs-node']]
+          : [];
+  const paths = (process.env['MLNOTES_NATIVE_PATHS'] ?? '').split(delimiter).filter(Boolean);
+  for (const [name, pkg] of natives) {
+    for (const dir of paths) {
+      try {
+        const req = createRequire(join(dir, 'noop.js'));
+        const tf = req(pkg) as Tf;
+        await tf.ready();
+        const gpu = name === 'tensorflow-gpu';
+        return { tf, backend: name, device: gpu ? 'GPU (CUDA)' : 'CPU (libtensorflow)', detail: req.resolve(pkg) };
+      } catch (e) {
+        tried.push(`${pkg} in ${dir}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+    if (paths.length === 0) tried.push(`${pkg}: not installed (ML Notes: Install Native TensorFlow Backend)`);
+  }
+  if (preference === 'tensorflow-gpu' || preference === 'tensorflow') {
+    throw new Error(`the ${preference} backend is not available:\n  ${tried.join('\n  ')}`);
+  }
+  // Required lazily, so the bundled tfjs is never loaded next to a native one.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tf = require('@tensorflow/tfjs') as Tf;
+  if (preference === 'auto' || preference === 'wasm') {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+      const dir = process.env['MLNOTES_WASM_DIR'];
+      if (dir) wasm.setWasmPaths(dir.endsWith('/') ? dir : dir + '/');
+      if (await tf.setBackend('wasm')) {
+        await tf.ready();
+        const borrowed = borrowCpuKernels(tf);
+        if (borrowed.length) tried.push(`${borrowed.length} ops the wasm backend lacks run on the cpu backend (${borrowed.slice(0, 5).join(', ')}${borrowed.length > 5 ? ', …' : ''})`);
+        return { tf, backend: 'wasm', device: 'CPU (WebAssembly SIMD)', detail: tried.length ? tried.join('; ') : undefined };
+      }
+    } catch (e) {
+      if (preference === 'wasm') throw e;
+      tried.push(`wasm: ${(e as Error).message}`);
+    }
+  }
+  await tf.setBackend('cpu');
+  await tf.ready();
+  return { tf, backend: 'cpu', device: 'CPU (JavaScript)', detail: tried.length ? tried.join('; ') : undefined };
+}
+
+interface BackendLike {
+  write(values: unknown, shape: number[], dtype: string): object;
+  readSync(dataId: object): unknown;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+interface TensorInfoLike {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+
+/**
+ * The wasm backend lacks some kernels the cpu backend has (e.g. UnsortedSegmentSum, the gradient
+ * of `tf.gather`). Register each missing one for wasm as "copy the inputs to the cpu backend, run
+ * its kernel there, copy the results back", so snippets work on wasm instead of failing.
+ */
+function borrowCpuKernels(tf: Tf): string[] {
+  const cpu = tf.engine().findBackend('cpu') as unknown as BackendLike | null;
+  if (!cpu) return [];
+  const borrowed: string[] = [];
+  for (const k of tf.getKernelsForBackend('cpu')) {
+    if (tf.getKernel(k.kernelName, 'wasm')) continue;
+    const cpuFunc = k.kernelFunc;
+    tf.registerKernel({
+      kernelName: k.kernelName,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const wasm = backend as unknown as BackendLike;
+        const temps: object[] = [];
+        const cpuInputs: Record<string, TensorInfoLike> = {};
+        for (const [name, t] of Object.entries(inputs as Record<string, TensorInfoLike | undefined>)) {
+          if (!t) continue;
+          const dataId = cpu.write(wasm.readSync(t.dataId), t.shape, t.dtype);
+          temps.push(dataId);
+          cpuInputs[name] = { dataId, shape: t.shape, dtype: t.dtype };
+        }
+        const out = cpuFunc({ inputs: cpuInputs as never, attrs, backend: cpu as never }) as TensorInfoLike | TensorInfoLike[];
+        const outs = Array.isArray(out) ? out : [out];
+        const results = outs.map((o) => {
+          const r = { dataId: wasm.write(cpu.readSync(o.dataId), o.shape, o.dtype), shape: o.shape, dtype: o.dtype };
+          temps.push(o.dataId);
+          return r;
+        });
+        for (const id of temps) cpu.disposeData(id, true);
+        return (Array.isArray(out) ? results : results[0]) as never;
+      },
+    });
+    borrowed.push(k.kernelName);
+  }
+  return borrowed;
+}
+
+/** Line of the first stack frame inside the snippet. */
+export function snippetLine(stack: string | undefined): number | undefined {
+  const m = stack && new RegExp(`${SNIPPET_FILE.replace('.', '\\.')}:(\\d+)(?::\\d+)?`).exec(stack);
+  return m ? Number(m[1]) : undefined;
+}
+
+function reportError(e: unknown): void {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const stack = err.stack?.split('\n').filter((l) => !l.includes('tfjs-kernel.js')).join('\n');
+  emit({ type: 'error', message: err.message, errorType: err.name, stack, line: snippetLine(err.stack) });
+}
+
+async function main(): Promise<void> {
+  const codeFile = process.argv[2];
+  if (!codeFile) throw new Error('usage: tfjs-kernel CODE_FILE');
+  const source = readFileSync(codeFile, 'utf8');
+  // Sucrase keeps line numbers, so stack traces point at the snippet's own lines.
+  let compiled: string;
+  try {
+    compiled = transform(source, { transforms: ['typescript', 'imports'], filePath: SNIPPET_FILE, keepUnusedImports: false }).code;
+  } catch (e) {
+    const m = /\((\d+):(\d+)\)/.exec((e as Error).message);
+    emit({ type: 'error', message: `syntax error: ${(e as Error).message}`, errorType: 'SyntaxError', line: m ? Number(m[1]) : undefined });
+    process.exitCode = 1;
+    return;
+  }
+
+  const { tf, backend, device, detail } = await loadBackend(process.env['MLNOTES_BACKEND'] ?? 'auto');
+  emit({ type: 'backend', backend, device, detail });
+
+  const reporter = createReporter(tf);
+  const labPath = process.env['MLNOTES_LAB'];
+  let lab: Record<string, unknown> | undefined;
+  const userRequire = createRequire(join(process.cwd(), 'snippet.js'));
+  const snippetRequire = (id: string): unknown => {
+    if (id === '@tensorflow/tfjs' || id === '@tensorflow/tfjs-core') return tf;
+    if (id === 'ml-notes') return reporter;
+    if (id === 'ml-notes/lab') {
+      if (!lab) {
+        if (!labPath) throw new Error('ml-notes/lab is not available in this build');
+        lab = { ...(requireWithTf(labPath, tf) as Record<string, unknown>), ...reporter };
+      }
+      return lab;
+    }
+    return userRequire(id);
+  };
+
+  // One line: the wrapper shares the snippet's first line, so line numbers stay the same.
+  const wrapped = `(async function (require, module, exports) {${compiled}\n})`;
+  const fn = vm.runInThisContext(wrapped, { filename: SNIPPET_FILE }) as (r: typeof snippetRequire, m: object, e: object) => Promise<void>;
+  const module = { exports: {} };
+  await fn(snippetRequire, module, module.exports);
+}
+
+/** Loads a CommonJS bundle whose `@tensorflow/tfjs` import must be the kernel's `tf`. */
+function requireWithTf(path: string, tf: Tf): unknown {
+  const code = readFileSync(path, 'utf8');
+  const req = createRequire(path);
+  const module = { exports: {} as unknown };
+  const fn = vm.runInThisContext(`(function (require, module, exports, __filename, __dirname) {${code}\n})`, { filename: path }) as (
+    r: (id: string) => unknown,
+    m: { exports: unknown },
+    e: unknown,
+    f: string,
+    d: string,
+  ) => void;
+  fn((id) => (id === '@tensorflow/tfjs' || id === '@tensorflow/tfjs-core' ? tf : req(id)), module, module.exports, path, dirname(path));
+  return module.exports;
+}
+
+process.on('unhandledRejection', (e) => {
+  reportError(e);
+  process.exit(1);
+});
+process.on('uncaughtException', (e) => {
+  reportError(e);
+  process.exit(1);
+});
+
+main().then(
+  () => {
+    // Timers a snippet leaves behind (tfjs keeps some) must not keep the run alive.
+    process.stdout.write('', () => process.exit(process.exitCode ?? 0));
+  },
+  (e: unknown) => {
+    reportError(e);
+    process.stdout.write('', () => process.exit(1));
+  },
+);

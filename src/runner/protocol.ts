@@ -1,0 +1,33 @@
+/**
+ * Events a kernel sends to the runner, one JSON object per line on file descriptor 3 (stdout and
+ * stderr stay plain text). Shared by the TypeScript and Python kernels.
+ */
+export type KernelEvent =
+  | { readonly type: 'backend'; readonly backend: string; readonly device: string; readonly detail?: string }
+  | { readonly type: 'metric'; readonly name: string; readonly value: number; readonly step?: number }
+  | { readonly type: 'progress'; readonly fraction?: number; readonly message?: string }
+  | { readonly type: 'plot'; readonly spec: PlotSpec }
+  | { readonly type: 'table'; readonly title?: string; readonly columns: readonly string[]; readonly rows: ReadonlyArray<ReadonlyArray<string | number>> }
+  | { readonly type: 'image'; readonly mime: 'image/png' | 'image/svg+xml'; readonly data: string; readonly title?: string }
+  | { readonly type: 'error'; readonly message: string; readonly stack?: string; readonly line?: number; readonly errorType?: string };
+
+/** A chart described by its data; the runner draws it with Vega-Lite. */
+export type PlotSpec =
+  | {
+      readonly kind: 'line';
+      readonly title?: string;
+      readonly x?: string;
+      readonly y?: string;
+      /** Series name → points. */
+      readonly series: Readonly<Record<string, ReadonlyArray<readonly [number, number]>>>;
+      readonly logY?: boolean;
+    }
+  | {
+      readonly kind: 'scatter';
+      readonly title?: string;
+      /** Group name (e.g. "data", "samples") → 2-D points. */
+      readonly groups: Readonly<Record<string, ReadonlyArray<readonly [number, number]>>>;
+    }
+  | { readonly kind: 'histogram'; readonly title?: string; readonly values: readonly number[]; readonly bins?: number };
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timedOut';
