@@ -2,13 +2,19 @@ import * as vscode from 'vscode';
 import { DocumentRenderer, joinChunks } from '../core/markdown/documentRenderer';
 import { standaloneHtml, type AssetSource } from '../core/export/standaloneHtml';
 import { renderOptions } from './config';
+import { insertOutputs } from '../runner/outputs';
 import type { Logger } from './logger';
 
 /**
  * "Export Note to HTML": a standalone file beside the note that renders offline. An existing
  * file is never overwritten without asking.
  */
-export async function exportNoteToHtml(context: vscode.ExtensionContext, logger: Logger, uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
+export async function exportNoteToHtml(
+  context: vscode.ExtensionContext,
+  logger: Logger,
+  uri?: vscode.Uri,
+  outputsFor?: (document: vscode.TextDocument) => Promise<Record<string, string>>,
+): Promise<vscode.Uri | undefined> {
   const document = uri
     ? await vscode.workspace.openTextDocument(uri)
     : vscode.window.activeTextEditor?.document.languageId === 'markdown' ? vscode.window.activeTextEditor.document : undefined;
@@ -35,7 +41,10 @@ export async function exportNoteToHtml(context: vscode.ExtensionContext, logger:
     }
   }
   const doc = new DocumentRenderer({ ...renderOptions() }).render(document.getText());
-  const html = standaloneHtml({ title: document.uri.path.split('/').pop() ?? 'note', body: joinChunks(doc), assets: await mediaAssets(context) });
+  // Snippet outputs (text, charts, images) go under their code blocks, as in the preview.
+  const outputs = new Map(Object.entries((await outputsFor?.(document)) ?? {}));
+  const body = insertOutputs(joinChunks(doc), outputs);
+  const html = standaloneHtml({ title: document.uri.path.split('/').pop() ?? 'note', body, assets: await mediaAssets(context) });
   await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(html));
   logger.info(`exported ${document.uri.toString()} -> ${target.toString()} (${doc.stats.formulas} formulas, ${doc.stats.katexErrors} errors)`);
   void vscode.window.showInformationMessage(vscode.l10n.t('Exported to {0}', vscode.workspace.asRelativePath(target)));

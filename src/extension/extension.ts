@@ -7,6 +7,8 @@ import { MathDiagnostics } from './diagnostics';
 import { exportNoteToHtml } from './exportHtml';
 import { createLogger, type Logger } from './logger';
 import { PreviewManager } from './preview/previewManager';
+import type { OutputsSource } from './preview/previewPanel';
+import { registerRunner } from './runner/registerRunner';
 import { RenderService } from './renderService';
 
 /** Wires the features together; each feature owns its own listeners. */
@@ -15,11 +17,14 @@ export function activate(context: vscode.ExtensionContext): { extendMarkdownIt(m
   try {
     const renders = new RenderService();
     context.subscriptions.push(renders);
-    context.subscriptions.push(registerPreview(context, renders, logger));
+    const runner = registerRunner(context, logger);
+    context.subscriptions.push(runner);
+    const outputs = { outputsFor: (d: vscode.TextDocument) => runner.outputsFor(d), onDidChange: runner.outputs.onDidChange };
+    context.subscriptions.push(registerPreview(context, renders, logger, outputs));
     context.subscriptions.push(new MathDiagnostics(renders, logger));
     context.subscriptions.push(
       vscode.commands.registerCommand('mlNotes.exportHtml', (uri?: vscode.Uri) =>
-        exportNoteToHtml(context, logger, uri instanceof vscode.Uri ? uri : undefined).catch((e: unknown) => {
+        exportNoteToHtml(context, logger, uri instanceof vscode.Uri ? uri : undefined, (d) => runner.outputsFor(d)).catch((e: unknown) => {
           logger.error('export failed', e);
           void vscode.window.showErrorMessage(vscode.l10n.t('Export failed: {0}', e instanceof Error ? e.message : String(e)));
         }),
@@ -38,8 +43,8 @@ export function activate(context: vscode.ExtensionContext): { extendMarkdownIt(m
   };
 }
 
-function registerPreview(context: vscode.ExtensionContext, renders: RenderService, logger: Logger): vscode.Disposable {
-  const manager = new PreviewManager(context, renders, logger);
+function registerPreview(context: vscode.ExtensionContext, renders: RenderService, logger: Logger, outputs: OutputsSource): vscode.Disposable {
+  const manager = new PreviewManager(context, renders, logger, outputs);
   return vscode.Disposable.from(
     manager,
     vscode.commands.registerCommand('mlNotes.openPreviewToSide', (uri?: vscode.Uri) => manager.open(true, uri instanceof vscode.Uri ? uri : undefined)),

@@ -24,6 +24,8 @@ export interface SnippetOutput {
   progress?: { fraction?: number; message?: string };
   readonly items: OutputItem[];
   readonly metrics: Record<string, Array<[number, number]>>;
+  /** Metric charts as drawn at the last update. */
+  metricSvgs?: string[];
 }
 
 const MAX_TEXT = 200_000;
@@ -116,7 +118,7 @@ const STATUS_TEXT: Record<RunStatus, string> = {
  * The HTML shown under a code block. Charts and images are `<img>` data URLs, so nothing in an
  * output can run script in the preview. `metricSvgs` are the drawn metric charts.
  */
-export function outputHtml(output: SnippetOutput, opts: { stale?: boolean; metricSvgs?: readonly string[] } = {}): string {
+export function outputHtml(output: SnippetOutput, opts: { stale?: boolean } = {}): string {
   const head = [STATUS_TEXT[output.status]];
   if (output.durationMs !== undefined) head.push(`${(output.durationMs / 1000).toFixed(1)} s`);
   if (output.backend) head.push(`${output.backend} · ${output.device ?? ''}`);
@@ -153,7 +155,7 @@ export function outputHtml(output: SnippetOutput, opts: { stale?: boolean; metri
         break;
     }
   }
-  for (const svg of opts.metricSvgs ?? []) if (svg.startsWith('<svg')) parts.push(svgImg(svg, 'metric'));
+  for (const svg of output.metricSvgs ?? []) if (svg.startsWith('<svg')) parts.push(svgImg(svg, 'metric'));
   const lastMetrics = Object.entries(output.metrics);
   if (lastMetrics.length) {
     parts.push(

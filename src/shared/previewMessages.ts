@@ -21,7 +21,9 @@ export type ToWebview =
       readonly chunks: readonly ChunkPayload[];
       readonly lineCount: number;
     }
-  | { readonly type: 'scrollToLine'; readonly line: number };
+  | { readonly type: 'scrollToLine'; readonly line: number }
+  /** Snippet outputs by `data-snippet` key (the full set for the note). */
+  | { readonly type: 'outputs'; readonly outputs: Readonly<Record<string, string>> };
 
 export type FromWebview =
   | { readonly type: 'ready' }

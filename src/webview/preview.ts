@@ -18,6 +18,32 @@ let lineIndex: Array<{ line: number; el: HTMLElement }> | undefined;
 let documentLineCount = 0;
 /** Programmatic scrolls must not echo back to the editor. */
 let ignoreScrollUntil = 0;
+/** Snippet output HTML by `data-snippet` key; shown right after the code block. */
+let outputs: Readonly<Record<string, string>> = {};
+
+function attachOutputs(): void {
+  for (const pre of root.querySelectorAll<HTMLElement>('pre[data-snippet]')) {
+    const key = pre.dataset['snippet']!;
+    const html = outputs[key];
+    let slot = pre.nextElementSibling as HTMLElement | null;
+    if (!slot?.classList.contains('mln-output-slot')) slot = null;
+    if (html === undefined) {
+      slot?.remove();
+      continue;
+    }
+    if (!slot) {
+      slot = document.createElement('div');
+      slot.className = 'mln-output-slot';
+      pre.after(slot);
+    }
+    // Only touch the DOM when the output changed, so images don't flicker while a run streams.
+    if (slot.dataset['html'] !== String(html.length) + html.slice(-64)) {
+      slot.innerHTML = html;
+      slot.dataset['html'] = String(html.length) + html.slice(-64);
+    }
+  }
+  lineIndex = undefined;
+}
 
 window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
   const msg = event.data;
@@ -30,6 +56,10 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       break;
     case 'scrollToLine':
       scrollToLine(msg.line);
+      break;
+    case 'outputs':
+      outputs = msg.outputs;
+      attachOutputs();
       break;
   }
 });
@@ -80,7 +110,7 @@ function applyRender(payload: readonly ChunkPayload[], reset: boolean, version: 
     cursor = after;
   }
   for (const key of [...chunks.keys()]) if (!keep.has(key)) chunks.delete(key);
-  lineIndex = undefined;
+  attachOutputs();
   documentLineCount = lineCount;
   const ms = performance.now() - t0;
   performance.mark('mln-patch-end');

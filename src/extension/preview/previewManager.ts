@@ -3,7 +3,7 @@ import type { PreviewState } from '../../shared/previewMessages';
 import type { Logger } from '../logger';
 import type { RenderService } from '../renderService';
 import { Disposable } from '../util/dispose';
-import { PREVIEW_VIEW_TYPE, PreviewPanel } from './previewPanel';
+import { PREVIEW_VIEW_TYPE, PreviewPanel, type OutputsSource } from './previewPanel';
 
 /**
  * Owns the preview panels. The most recent preview follows the active Markdown editor, as
@@ -13,7 +13,12 @@ export class PreviewManager extends Disposable implements vscode.WebviewPanelSer
   private readonly panels = new Set<PreviewPanel>();
   private active: PreviewPanel | undefined;
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly renders: RenderService, private readonly logger: Logger) {
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly renders: RenderService,
+    private readonly logger: Logger,
+    private readonly outputs?: OutputsSource,
+  ) {
     super();
     this._register(vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, this));
     this._register(
@@ -62,7 +67,7 @@ export class PreviewManager extends Disposable implements vscode.WebviewPanelSer
 
   private adopt(panel: vscode.WebviewPanel, document: vscode.TextDocument, line: number | undefined): void {
     this.renders.setResourceMapper((_doc, href) => resourceUrl(panel.webview, _doc, href));
-    const preview = new PreviewPanel(panel, this.context.extensionUri, this.renders, this.logger, line);
+    const preview = new PreviewPanel(panel, this.context.extensionUri, this.renders, this.logger, this.outputs, line);
     this.panels.add(preview);
     this.active = preview;
     preview.onDidDispose(() => {

@@ -10,6 +10,12 @@ import { previewHtml } from './webviewHtml';
 
 export const PREVIEW_VIEW_TYPE = 'mlNotes.preview';
 
+/** Snippet outputs shown under their code blocks. */
+export interface OutputsSource {
+  outputsFor(document: vscode.TextDocument): Promise<Record<string, string>>;
+  readonly onDidChange: vscode.Event<vscode.Uri>;
+}
+
 /**
  * One preview webview showing one note at a time (it can be switched to another note).
  * Renders are debounced; a newer edit cancels the render in flight, and a result whose
@@ -32,9 +38,17 @@ export class PreviewPanel extends Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly renders: RenderService,
     private readonly logger: Logger,
+    private readonly outputs: OutputsSource | undefined,
     initialLine?: number,
   ) {
     super();
+    if (outputs) {
+      this._register(
+        outputs.onDidChange((uri) => {
+          if (this.document && uri.toString() === this.document.uri.toString()) this.scheduleOutputs();
+        }),
+      );
+    }
     this._register(panel);
     this._register(panel.onDidDispose(() => this.dispose()));
     this._register(panel.webview.onDidReceiveMessage((m: FromWebview) => this.onMessage(m)));
@@ -95,7 +109,30 @@ export class PreviewPanel extends Disposable {
     this.timer = setTimeout(() => void this.update(reset), delay);
   }
 
+  private outputsTimer: NodeJS.Timeout | undefined;
+
+  /** Coalesces output updates (a running snippet updates several times a second). */
+  private scheduleOutputs(): void {
+    if (this.outputsTimer) return;
+    this.outputsTimer = setTimeout(() => {
+      this.outputsTimer = undefined;
+      void this.sendOutputs();
+    }, 100);
+  }
+
+  private async sendOutputs(): Promise<void> {
+    const document = this.document;
+    if (!this.outputs || !document || !this.webviewReady) return;
+    try {
+      const outputs = await this.outputs.outputsFor(document);
+      if (document === this.document) this.post({ type: 'outputs', outputs });
+    } catch (e) {
+      this.logger.error('preview outputs failed', e);
+    }
+  }
+
   private cancelPending(): void {
+    clearTimeout(this.outputsTimer);
     clearTimeout(this.timer);
     this.cts?.cancel();
     this.cts?.dispose();
@@ -116,6 +153,8 @@ export class PreviewPanel extends Disposable {
       );
       this.sentKeys = new Set(result.doc.chunks.map((c) => c.key));
       this.post({ type: 'render', uri: document.uri.toString(), version, reset: fresh, chunks, lineCount: document.lineCount });
+      // Code blocks may have moved or changed: outputs re-attach and stale marks are recomputed.
+      if (fresh || result.doc.stats.chunksRendered > 0) this.scheduleOutputs();
     } catch (e) {
       if (!(e instanceof RenderCancelled)) this.logger.error('preview render failed', e);
     }

@@ -1,0 +1,129 @@
+import * as vscode from 'vscode';
+import { findSnippets, snippetAt, type Snippet } from '../../core/snippets/snippets';
+import { outputHtml } from '../../runner/outputs';
+import type { Logger } from '../logger';
+import { Disposable } from '../util/dispose';
+import { installNativeBackend } from './nativeBackend';
+import { OutputStore } from './outputStore';
+import { createPlotter } from './plotter';
+import { RunnerService } from './runnerService';
+
+/** CodeLens above each runnable block: Run / Stop, Run all above, Clear output. */
+class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChangeCodeLenses = this.changed.event;
+
+  constructor(private readonly runner: RunnerService, private readonly outputs: OutputStore) {
+    super();
+    this._register(runner.onDidChangeRuns(() => this.changed.fire()));
+    this._register(outputs.onDidChange(() => this.changed.fire()));
+    this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()));
+  }
+
+  async provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
+    const snippets = findSnippets(document.getText());
+    if (snippets.length === 0) return [];
+    const stored = await this.outputs.get(document.uri);
+    if (token.isCancellationRequested) return [];
+    const lenses: vscode.CodeLens[] = [];
+    for (const s of snippets) {
+      const range = new vscode.Range(s.fenceLine, 0, s.fenceLine, 0);
+      const args = [document.uri, s.key];
+      if (!s.kernel) {
+        lenses.push(new vscode.CodeLens(range, { title: vscode.l10n.t('$(circle-slash) No kernel for {0}', s.lang || '?'), command: '' }));
+        continue;
+      }
+      if (this.runner.isRunning(document.uri, s.key)) {
+        lenses.push(new vscode.CodeLens(range, { title: vscode.l10n.t('$(debug-stop) Stop'), command: 'mlNotes.stopSnippet', arguments: args }));
+      } else {
+        const title = vscode.workspace.isTrusted ? vscode.l10n.t('$(play) Run') : vscode.l10n.t('$(shield) Run (trust the workspace first)');
+        lenses.push(new vscode.CodeLens(range, { title, command: 'mlNotes.runSnippet', arguments: args }));
+        if (s.index > 0) lenses.push(new vscode.CodeLens(range, { title: vscode.l10n.t('Run All Above'), command: 'mlNotes.runAllAbove', arguments: args }));
+      }
+      if (stored.has(s.key)) lenses.push(new vscode.CodeLens(range, { title: vscode.l10n.t('Clear Output'), command: 'mlNotes.clearOutputs', arguments: args }));
+    }
+    return lenses;
+  }
+}
+
+export interface RunnerFeature extends vscode.Disposable {
+  readonly runner: RunnerService;
+  readonly outputs: OutputStore;
+  /** Output HTML by `data-snippet` key for the note's current text. */
+  outputsFor(document: vscode.TextDocument): Promise<Record<string, string>>;
+}
+
+/** Snippet running: the service, CodeLens, commands and the native-backend installer. */
+export function registerRunner(context: vscode.ExtensionContext, logger: Logger): RunnerFeature {
+  const outputs = new OutputStore(context, logger);
+  const runner = new RunnerService(context, outputs, createPlotter(context.extensionUri), logger);
+  const lens = new SnippetCodeLens(runner, outputs);
+
+  const resolve = async (uri?: vscode.Uri, key?: string): Promise<{ document: vscode.TextDocument; snippet?: Snippet; all: Snippet[] } | undefined> => {
+    const editor = vscode.window.activeTextEditor;
+    const document = uri ? await vscode.workspace.openTextDocument(uri) : editor?.document;
+    if (!document || document.languageId !== 'markdown') return undefined;
+    const all = findSnippets(document.getText());
+    let snippet: Snippet | undefined;
+    if (key !== undefined) snippet = all.find((s) => s.key === key);
+    else if (editor && editor.document === document) snippet = snippetAt(all, editor.selection.active.line);
+    return { document, snippet, all };
+  };
+
+  const runMany = async (document: vscode.TextDocument, list: Snippet[]): Promise<void> => {
+    for (const s of list) {
+      if (!s.kernel) continue;
+      const out = await runner.run(document, s);
+      if (!out || out.status !== 'succeeded') break; // later blocks usually depend on earlier ones
+    }
+  };
+
+  const disposables = vscode.Disposable.from(
+    outputs,
+    runner,
+    lens,
+    vscode.languages.registerCodeLensProvider({ language: 'markdown' }, lens),
+    vscode.commands.registerCommand('mlNotes.runSnippet', async (uri?: vscode.Uri, key?: string) => {
+      const r = await resolve(uri, key);
+      if (!r?.snippet) {
+        void vscode.window.showInformationMessage(vscode.l10n.t('Put the cursor in a code block marked {run} to run it.'));
+        return;
+      }
+      await runner.run(r.document, r.snippet);
+    }),
+    vscode.commands.registerCommand('mlNotes.runAllSnippets', async (uri?: vscode.Uri) => {
+      const r = await resolve(uri);
+      if (r) await runMany(r.document, r.all);
+    }),
+    vscode.commands.registerCommand('mlNotes.runAllAbove', async (uri?: vscode.Uri, key?: string) => {
+      const r = await resolve(uri, key);
+      if (r?.snippet) await runMany(r.document, r.all.filter((s) => s.index <= r.snippet!.index));
+    }),
+    vscode.commands.registerCommand('mlNotes.stopSnippet', async (uri?: vscode.Uri, key?: string) => {
+      if (uri) return runner.stop(uri, key);
+      const doc = vscode.window.activeTextEditor?.document;
+      return doc && runner.runningIn(doc.uri).length ? runner.stop(doc.uri) : runner.stopAll();
+    }),
+    vscode.commands.registerCommand('mlNotes.clearOutputs', async (uri?: vscode.Uri, key?: string) => {
+      const doc = uri ?? vscode.window.activeTextEditor?.document.uri;
+      if (doc) await outputs.clear(doc, key);
+    }),
+    vscode.commands.registerCommand('mlNotes.installNativeBackend', () => installNativeBackend(context, logger)),
+  );
+
+  return {
+    runner,
+    outputs,
+    dispose: () => disposables.dispose(),
+    async outputsFor(document) {
+      const stored = await outputs.get(document.uri);
+      const result: Record<string, string> = {};
+      if (stored.size === 0) return result;
+      for (const s of findSnippets(document.getText())) {
+        const o = stored.get(s.key);
+        if (o) result[s.domKey] = outputHtml(o, { stale: o.domKey !== s.domKey });
+      }
+      return result;
+    },
+  };
+}

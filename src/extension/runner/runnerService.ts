@@ -1,0 +1,224 @@
+import * as vscode from 'vscode';
+import { findSnippets, type Snippet } from '../../core/snippets/snippets';
+import { drawPlots, metricPlots, type SnippetOutput } from '../../runner/outputs';
+import type { PlotSpec } from '../../runner/protocol';
+import { startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
+import type { Logger } from '../logger';
+import { Disposable } from '../util/dispose';
+import type { OutputStore } from './outputStore';
+
+interface ActiveRun {
+  readonly note: vscode.Uri;
+  readonly snippet: Snippet;
+  readonly started: StartedRun;
+  readonly startedAt: number;
+}
+
+/** Resolves the Python interpreter and device for the Python kernel (filled in by that feature). */
+export interface PythonResolver {
+  resolve(note: vscode.Uri): Promise<{ interpreter: string; device: string } | { error: string }>;
+}
+
+const LIVE_UPDATE_MS = 700;
+
+/**
+ * Runs snippets on explicit user action, one process each, in trusted workspaces only. Streams
+ * their output to an output channel and the preview, shows progress and a status bar item, and
+ * stops them on request (process group, within a second) or at the time limit.
+ */
+export class RunnerService extends Disposable {
+  private readonly runs = new Map<string, ActiveRun>();
+  private readonly channel = this._register(vscode.window.createOutputChannel(vscode.l10n.t('ML Notes: Snippet Output')));
+  private readonly status = this._register(vscode.window.createStatusBarItem('mlNotes.run', vscode.StatusBarAlignment.Left, 50));
+  private statusTimer: NodeJS.Timeout | undefined;
+  private readonly onDidChangeRunsEmitter = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChangeRuns = this.onDidChangeRunsEmitter.event;
+  python: PythonResolver | undefined;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly outputs: OutputStore,
+    private readonly plot: (spec: PlotSpec) => Promise<string>,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.status.name = vscode.l10n.t('ML Notes: running snippet');
+    this.status.command = 'mlNotes.stopSnippet';
+    this._register({ dispose: () => clearInterval(this.statusTimer) });
+    this._register({ dispose: () => [...this.runs.values()].forEach((r) => void r.started.process?.cancel()) });
+  }
+
+  isRunning(note: vscode.Uri, key: string): boolean {
+    return this.runs.has(runKey(note, key));
+  }
+
+  runningIn(note: vscode.Uri): Snippet[] {
+    return [...this.runs.values()].filter((r) => r.note.toString() === note.toString()).map((r) => r.snippet);
+  }
+
+  /** Runs one snippet (after the trust check and the one-time confirmation for this note). */
+  async run(document: vscode.TextDocument, snippet: Snippet): Promise<SnippetOutput | undefined> {
+    if (!(await this.mayRun(document))) return undefined;
+    if (this.isRunning(document.uri, snippet.key)) {
+      void vscode.window.showInformationMessage(vscode.l10n.t('This snippet is already running.'));
+      return undefined;
+    }
+    const config = vscode.workspace.getConfiguration('mlNotes');
+    let python: { interpreter: string; device: string } | undefined;
+    if (snippet.kernel === 'python' && this.python) {
+      const r = await this.python.resolve(document.uri);
+      if ('error' in r) {
+        void vscode.window.showErrorMessage(r.error);
+        return undefined;
+      }
+      python = r;
+    }
+    const all = findSnippets(document.getText());
+    const label = snippet.id ?? `#${snippet.index}`;
+    const name = `${document.uri.path.split('/').pop()} ${label}`;
+    this.channel.appendLine(`── ${name} (${snippet.lang}) ${new Date().toLocaleTimeString()}`);
+    const started = startSnippet({
+      notePath: document.uri.fsPath,
+      snippet,
+      all,
+      paths: this.kernelPaths(),
+      node: process.execPath,
+      tfjsBackend: config.get<string>('tfjs.backend', 'auto'),
+      nativeModulePaths: this.nativeModulePaths(),
+      timeoutMs: Math.max(1, config.get<number>('run.timeoutSeconds', 600)) * 1000,
+      python,
+      onLog: (_stream, text) => this.channel.append(text),
+      onEvent: (e) => {
+        if (e.type === 'backend') this.channel.appendLine(`[${e.backend} · ${e.device}]${e.detail ? ' ' + e.detail : ''}`);
+        if (e.type === 'error') this.channel.appendLine(`error${e.line !== undefined ? ` (code line ${e.line})` : ''}: ${e.message}`);
+      },
+    });
+    const active: ActiveRun = { note: document.uri, snippet, started, startedAt: Date.now() };
+    this.runs.set(runKey(document.uri, snippet.key), active);
+    this.onDidChangeRunsEmitter.fire();
+    this.updateStatus();
+    await this.outputs.set(document.uri, started.collector.output);
+
+    const live = setInterval(() => void this.publish(document.uri, started.collector.output), LIVE_UPDATE_MS);
+    const progress = vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Running {0}', name), cancellable: true },
+      async (p, token) => {
+        token.onCancellationRequested(() => void started.process?.cancel());
+        let last = 0;
+        const sub = setInterval(() => {
+          const f = started.collector.output.progress?.fraction;
+          const msg = started.collector.output.progress?.message;
+          if (f !== undefined && f * 100 > last) {
+            p.report({ increment: f * 100 - last, message: msg });
+            last = f * 100;
+          } else if (msg) p.report({ message: msg });
+        }, 300);
+        try {
+          await started.done;
+        } finally {
+          clearInterval(sub);
+        }
+      },
+    );
+    try {
+      const { result, output } = await started.done;
+      clearInterval(live);
+      await this.publish(document.uri, output);
+      this.channel.appendLine(`── ${name}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s`);
+      if (result.status === 'failed') {
+        const err = output.items.find((i) => i.kind === 'error');
+        const where = err && 'line' in err && err.line !== undefined ? vscode.l10n.t(' at line {0}', err.line) : '';
+        void vscode.window.showErrorMessage(vscode.l10n.t('{0} failed{1}: {2}', name, where, err && 'message' in err ? err.message : ''), vscode.l10n.t('Show Output')).then((c) => {
+          if (c) this.channel.show(true);
+        });
+      } else if (result.status === 'timedOut') {
+        void vscode.window.showWarningMessage(vscode.l10n.t('{0} was stopped at the time limit.', name));
+      }
+      return output;
+    } catch (e) {
+      this.logger.error(`run ${name} failed`, e);
+      return undefined;
+    } finally {
+      clearInterval(live);
+      await progress;
+      this.runs.delete(runKey(document.uri, snippet.key));
+      this.onDidChangeRunsEmitter.fire();
+      this.updateStatus();
+    }
+  }
+
+  /** Stops a snippet (or every snippet of the note) and waits until its processes are gone. */
+  async stop(note: vscode.Uri, key?: string): Promise<void> {
+    const targets = [...this.runs.values()].filter((r) => r.note.toString() === note.toString() && (key === undefined || r.snippet.key === key));
+    await Promise.all(targets.map((r) => r.started.process?.cancel()));
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.runs.values()].map((r) => r.started.process?.cancel()));
+  }
+
+  private async publish(note: vscode.Uri, output: SnippetOutput): Promise<void> {
+    await drawPlots(output, this.plot);
+    const specs = metricPlots(output);
+    if (specs.length) output.metricSvgs = await Promise.all(specs.map((s) => this.plot(s).catch(() => '')));
+    await this.outputs.set(note, output);
+  }
+
+  private async mayRun(document: vscode.TextDocument): Promise<boolean> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage(vscode.l10n.t('Snippets run only in trusted workspaces. Trust this workspace to run code from its notes.'));
+      return false;
+    }
+    const key = `mlNotes.runConfirmed:${document.uri.toString()}`;
+    if (this.context.workspaceState.get<boolean>(key)) return true;
+    const run = vscode.l10n.t('Run');
+    const choice = await vscode.window.showWarningMessage(
+      vscode.l10n.t('Run code from this note? It runs on your machine with your permissions.'),
+      { modal: true, detail: document.uri.fsPath },
+      run,
+    );
+    if (choice !== run) return false;
+    await this.context.workspaceState.update(key, true);
+    return true;
+  }
+
+  private kernelPaths(): KernelPaths {
+    const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist').fsPath;
+    return {
+      tfjsKernel: `${dist}/kernels/tfjs-kernel.js`,
+      lab: `${dist}/lab.js`,
+      wasmDir: `${dist}/tfjs-wasm`,
+      pythonKernel: `${dist}/kernels/python_kernel.py`,
+    };
+  }
+
+  /** Where native tfjs backends may be: the user's folder setting, then our install folder. */
+  nativeModulePaths(): string[] {
+    const configured = vscode.workspace.getConfiguration('mlNotes').get<string>('tfjs.nativeModulesPath', '');
+    return [configured, vscode.Uri.joinPath(this.context.globalStorageUri, 'native', 'node_modules').fsPath].filter(Boolean);
+  }
+
+  private updateStatus(): void {
+    clearInterval(this.statusTimer);
+    const runs = [...this.runs.values()];
+    if (runs.length === 0) {
+      this.status.hide();
+      return;
+    }
+    const render = (): void => {
+      const r = runs[runs.length - 1]!;
+      const secs = ((Date.now() - r.startedAt) / 1000).toFixed(0);
+      const out = r.started.collector.output;
+      const where = out.backend ? ` · ${out.backend} · ${out.device}` : '';
+      this.status.text = `$(sync~spin) ${r.snippet.id ?? '#' + r.snippet.index} ${secs}s${where}${runs.length > 1 ? ` (+${runs.length - 1})` : ''}`;
+      this.status.tooltip = vscode.l10n.t('Running snippet — click to stop');
+    };
+    render();
+    this.status.show();
+    this.statusTimer = setInterval(render, 1000);
+  }
+}
+
+function runKey(note: vscode.Uri, key: string): string {
+  return note.toString() + '\u0000' + key;
+}
