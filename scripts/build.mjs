@@ -35,6 +35,15 @@ await Promise.all([
     target: 'node18',
     external: ['vscode'],
   }),
+  // MathJax (TeX in, SVG out) for formula pictures: its own file, required on first use.
+  build({
+    ...common,
+    entryPoints: [join(root, 'src/core/formulas/mathjaxSvg.ts')],
+    outfile: join(dist, 'mathjax-svg.js'),
+    platform: 'node',
+    format: 'cjs',
+    target: 'node18',
+  }),
   build({
     ...common,
     entryPoints: [join(root, 'src/cli/main.ts')],
@@ -112,6 +121,9 @@ writeFileSync(
   [scope(light, 'body.vscode-light'), scope(dark, 'body.vscode-dark'), scope(dark, 'body.vscode-high-contrast:not(.vscode-high-contrast-light)'), scope(light, 'body.vscode-high-contrast-light'), scope(light, 'body.mln-export')].join('\n'),
 );
 cpSync(join(root, 'media/preview.css'), join(dist, 'media/preview.css'));
+
+// The Python kernel ships as source: it runs in the user's own interpreter.
+cpSync(join(root, 'src/runner/kernels/python_kernel.py'), join(dist, 'kernels/python_kernel.py'));
 
 // tfjs-backend-wasm loads its .wasm files at run time (setWasmPaths points here).
 const wasmSrc = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');

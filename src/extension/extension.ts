@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './logger';
 import { PreviewManager } from './preview/previewManager';
 import type { OutputsSource } from './preview/previewPanel';
 import { registerRunner } from './runner/registerRunner';
+import { registerFormulas } from './formulas/registerFormulas';
 import { RenderService } from './renderService';
 
 /** Wires the features together; each feature owns its own listeners. */
@@ -22,6 +23,7 @@ export function activate(context: vscode.ExtensionContext): { extendMarkdownIt(m
     const outputs = { outputsFor: (d: vscode.TextDocument) => runner.outputsFor(d), onDidChange: runner.outputs.onDidChange };
     context.subscriptions.push(registerPreview(context, renders, logger, outputs));
     context.subscriptions.push(new MathDiagnostics(renders, logger));
+    context.subscriptions.push(registerFormulas(context, logger));
     context.subscriptions.push(
       vscode.commands.registerCommand('mlNotes.exportHtml', (uri?: vscode.Uri) =>
         exportNoteToHtml(context, logger, uri instanceof vscode.Uri ? uri : undefined, (d) => runner.outputsFor(d)).catch((e: unknown) => {

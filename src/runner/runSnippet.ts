@@ -33,7 +33,7 @@ export interface RunOptions {
   readonly onLog?: (stream: 'stdout' | 'stderr', text: string) => void;
   readonly onEvent?: (event: KernelEvent) => void;
   /** Python kernel settings (issue: the Python kernel). */
-  readonly python?: { readonly interpreter: string; readonly device: string };
+  readonly python?: { readonly interpreter: string; readonly device: string; readonly deviceLabel?: string };
 }
 
 export interface StartedRun {
@@ -110,7 +110,7 @@ export function startSnippet(opts: RunOptions): StartedRun {
   return { process: run, collector, done };
 }
 
-/** Filled in by the Python kernel. */
+/** `python -u python_kernel.py`, or one kernel per rank under torch's standard launcher. */
 function pythonSpec(opts: RunOptions, code: string, dir: string, cwd: string, timeoutMs: number): ProcessSpec {
   const codeFile = join(dir, 'snippet.py');
   writeFileSync(codeFile, code);
@@ -119,13 +119,22 @@ function pythonSpec(opts: RunOptions, code: string, dir: string, cwd: string, ti
   const torchrun = opts.snippet.attrs['torchrun'] !== undefined || nproc !== undefined;
   const kernelArgs = [opts.paths.pythonKernel!, codeFile];
   const args = torchrun
-    ? ['-u', '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(Number(nproc) > 0 ? nproc : 2), '--redirects', '1', '--tee', '3', ...kernelArgs]
+    ? ['-u', '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(Number(nproc) > 0 ? nproc : 2), '--redirects', '1', '--tee', '1', ...kernelArgs]
     : ['-u', ...kernelArgs];
   return {
     command: python.interpreter,
     args,
     cwd,
     timeoutMs,
-    env: { ...process.env, ...opts.env, PYTHONUNBUFFERED: '1', MPLBACKEND: 'Agg', MLNOTES_DEVICE: python.device },
+    env: {
+      ...process.env,
+      ...opts.env,
+      PYTHONUNBUFFERED: '1',
+      MPLBACKEND: 'Agg',
+      MLNOTES_DEVICE: python.device,
+      MLNOTES_DEVICE_LABEL: python.deviceLabel ?? python.device,
+      // gloo is the backend DDP examples pick without GPUs; keep its threads from oversubscribing small machines.
+      OMP_NUM_THREADS: process.env['OMP_NUM_THREADS'] ?? '1',
+    },
   };
 }

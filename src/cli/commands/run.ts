@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { findSnippets, type Snippet } from '../../core/snippets/snippets';
+import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/snippets';
 import { startSnippet, type KernelPaths } from '../../runner/runSnippet';
+import { chooseDevice, describePython, probePython, torchMissing, type ProbeResult } from '../../runner/pythonProbe';
 import type { KernelEvent } from '../../runner/protocol';
 import { fail, type CliCommand } from '../cliUtil';
 
@@ -70,8 +71,29 @@ async function run(args: readonly string[]): Promise<number> {
 
   const out = (obj: object): void => void process.stdout.write(JSON.stringify(obj) + '\n');
   let failed = false;
+  let probe: ProbeResult | undefined;
   for (const snippet of chosen) {
     const label = snippet.id ?? `#${snippet.index}`;
+    let pythonOpts: { interpreter: string; device: string; deviceLabel: string } | undefined;
+    if (snippet.kernel === 'python') {
+      probe ??= await probePython(python);
+      const combined = codeWithSetup(snippet, all);
+      const problem = !probe.ok
+        ? `${probe.error}. Install Python 3 with PyTorch, or pass --python PATH (or set MLNOTES_PYTHON).`
+        : (torchMissing(probe.info, 'code' in combined ? combined.code : snippet.code) ??
+          (() => {
+            const d = chooseDevice(device, probe.info);
+            if ('error' in d) return d.error;
+            pythonOpts = { interpreter: python, device: d.device, deviceLabel: `${d.label} · ${describePython(probe.info)}` };
+            return undefined;
+          })());
+      if (problem) {
+        failed = true;
+        if (json) out({ type: 'done', snippet: label, status: 'failed', exitCode: null, durationMs: 0, errors: [{ kind: 'error', message: problem }] });
+        else process.stderr.write(`── ${label}: failed: ${problem}\n`);
+        continue;
+      }
+    }
     if (!json) process.stderr.write(`── ${label} (${snippet.lang}, line ${snippet.fenceLine + 1})\n`);
     const started = startSnippet({
       notePath: resolve(note),
@@ -82,7 +104,7 @@ async function run(args: readonly string[]): Promise<number> {
       tfjsBackend: backend,
       nativeModulePaths: (process.env['MLNOTES_NATIVE_PATHS'] ?? '').split(':').filter(Boolean),
       timeoutMs: timeout * 1000,
-      python: { interpreter: python, device },
+      python: pythonOpts,
       onLog: (stream, t) => (json ? out({ type: 'log', snippet: label, stream, text: t }) : (stream === 'stdout' ? process.stdout : process.stderr).write(t)),
       onEvent: (e) => (json ? out({ ...e, snippet: label }) : printEvent(e)),
     });

@@ -1,12 +1,16 @@
 import * as vscode from 'vscode';
 import { formulaPicture } from '../../core/formulas/formulaHover';
+import type { SvgRenderer } from '../../core/formulas/svgRenderer';
 import { renderOptions } from '../config';
 import type { Logger } from '../logger';
 import { formulaColor, formulaSettings, toPosition } from './settings';
 
 /** Hovering a formula in a note shows it drawn, with the note's macros; a broken one shows KaTeX's message. */
 export class FormulaHoverProvider implements vscode.HoverProvider {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly svg: SvgRenderer,
+    private readonly logger: Logger,
+  ) {}
 
   async provideHover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
     const settings = formulaSettings();
@@ -16,7 +20,7 @@ export class FormulaHoverProvider implements vscode.HoverProvider {
     try {
       picture = await formulaPicture(document.getText(), position, {
         settingMacros: settings.macros, html: settings.html, limits: renderOptions().limits, color: formulaColor(),
-      });
+      }, this.svg);
     } catch (e) {
       this.logger.error('formula hover failed', e);
       return undefined;

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { latexCompletions, type LatexCompletion } from '../../core/formulas/completion';
-import { svgDataUri, texToSvg } from '../../core/formulas/svgRenderer';
+import { svgDataUri, type SvgRenderer } from '../../core/formulas/svgRenderer';
 import type { Logger } from '../logger';
 import { formulaColor, formulaSettings, toPosition } from './settings';
 
@@ -15,7 +15,10 @@ const KINDS: Record<LatexCompletion['kind'], vscode.CompletionItemKind> = {
 export class LatexCompletionProvider implements vscode.CompletionItemProvider {
   private readonly examples = new WeakMap<vscode.CompletionItem, string>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly svg: SvgRenderer,
+    private readonly logger: Logger,
+  ) {}
 
   provideCompletionItems(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): vscode.CompletionList | undefined {
     const settings = formulaSettings();
@@ -42,7 +45,7 @@ export class LatexCompletionProvider implements vscode.CompletionItemProvider {
     const example = this.examples.get(item);
     if (!example) return item;
     try {
-      const r = await texToSvg(example, { display: false, color: formulaColor(), pxPerEx: 10 });
+      const r = await this.svg.render(example, { display: false, color: formulaColor(), pxPerEx: 10 });
       if (token.isCancellationRequested) return item;
       const md = new vscode.MarkdownString();
       if ('svg' in r) md.appendMarkdown(`![${vscode.l10n.t('rendered')}](${svgDataUri(r.svg)})\n\n`);

@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import type { createMathJaxSvg } from '../../core/formulas/mathjaxSvg';
+import { SvgRenderer } from '../../core/formulas/svgRenderer';
 import type { Logger } from '../logger';
 import { FormulaHoverProvider } from './formulaHover';
 import { insertFormula } from './insertFormula';
@@ -6,8 +8,13 @@ import { LatexCompletionProvider } from './latexCompletion';
 
 const MARKDOWN: vscode.DocumentSelector = [{ language: 'markdown' }];
 
-/** Formula snippets' companions: the Insert Formula palette, LaTeX completion and formula hovers. */
-export function registerFormulas(logger: Logger): vscode.Disposable {
+/** The companions of the formula snippets: the Insert Formula palette, LaTeX completion and formula hovers. */
+export function registerFormulas(context: vscode.ExtensionContext, logger: Logger): vscode.Disposable {
+  // MathJax is its own bundle (scripts/build.mjs), required on the first picture.
+  const svg = new SvgRenderer(async () => {
+    const mod = require(context.asAbsolutePath('dist/mathjax-svg.js')) as { createMathJaxSvg: typeof createMathJaxSvg };
+    return mod.createMathJaxSvg();
+  });
   return vscode.Disposable.from(
     vscode.commands.registerCommand('mlNotes.insertFormula', () =>
       insertFormula().catch((e: unknown) => {
@@ -16,7 +23,7 @@ export function registerFormulas(logger: Logger): vscode.Disposable {
       }),
     ),
     // `\` starts a command, `{` an environment name after `\begin`.
-    vscode.languages.registerCompletionItemProvider(MARKDOWN, new LatexCompletionProvider(logger), '\\', '{'),
-    vscode.languages.registerHoverProvider(MARKDOWN, new FormulaHoverProvider(logger)),
+    vscode.languages.registerCompletionItemProvider(MARKDOWN, new LatexCompletionProvider(svg, logger), '\\', '{'),
+    vscode.languages.registerHoverProvider(MARKDOWN, new FormulaHoverProvider(svg, logger)),
   );
 }

@@ -6,6 +6,7 @@ import { Disposable } from '../util/dispose';
 import { installNativeBackend } from './nativeBackend';
 import { OutputStore } from './outputStore';
 import { createPlotter } from './plotter';
+import { PythonEnvironment } from './pythonEnvironment';
 import { RunnerService } from './runnerService';
 
 /** CodeLens above each runnable block: Run / Stop, Run all above, Clear output. */
@@ -58,6 +59,8 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
   const outputs = new OutputStore(context, logger);
   const runner = new RunnerService(context, outputs, createPlotter(context.extensionUri), logger);
   const lens = new SnippetCodeLens(runner, outputs);
+  const python = new PythonEnvironment();
+  runner.python = python;
 
   const resolve = async (uri?: vscode.Uri, key?: string): Promise<{ document: vscode.TextDocument; snippet?: Snippet; all: Snippet[] } | undefined> => {
     const editor = vscode.window.activeTextEditor;
@@ -82,6 +85,7 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
     outputs,
     runner,
     lens,
+    python,
     vscode.languages.registerCodeLensProvider({ language: 'markdown' }, lens),
     vscode.commands.registerCommand('mlNotes.runSnippet', async (uri?: vscode.Uri, key?: string) => {
       const r = await resolve(uri, key);

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { findSnippets, type Snippet } from '../../core/snippets/snippets';
-import { drawPlots, metricPlots, type SnippetOutput } from '../../runner/outputs';
+import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/snippets';
+import { drawPlots, metricPlots, OutputCollector, type SnippetOutput } from '../../runner/outputs';
 import type { PlotSpec } from '../../runner/protocol';
 import { startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
 import type { Logger } from '../logger';
@@ -16,7 +16,8 @@ interface ActiveRun {
 
 /** Resolves the Python interpreter and device for the Python kernel (filled in by that feature). */
 export interface PythonResolver {
-  resolve(note: vscode.Uri): Promise<{ interpreter: string; device: string } | { error: string }>;
+  /** `code` lets the resolver refuse early when the snippet needs torch and the interpreter lacks it. */
+  resolve(note: vscode.Uri, code: string): Promise<{ interpreter: string; device: string; deviceLabel: string } | { error: string }>;
 }
 
 const LIVE_UPDATE_MS = 700;
@@ -64,16 +65,21 @@ export class RunnerService extends Disposable {
       return undefined;
     }
     const config = vscode.workspace.getConfiguration('mlNotes');
-    let python: { interpreter: string; device: string } | undefined;
+    let python: { interpreter: string; device: string; deviceLabel: string } | undefined;
+    const all = findSnippets(document.getText());
     if (snippet.kernel === 'python' && this.python) {
-      const r = await this.python.resolve(document.uri);
+      const combined = codeWithSetup(snippet, all);
+      const r = await this.python.resolve(document.uri, 'code' in combined ? combined.code : snippet.code);
       if ('error' in r) {
+        // Recorded as the snippet's output too, so the preview says what is missing.
+        const collector = new OutputCollector({ key: snippet.key, domKey: snippet.domKey, lang: snippet.lang }, () => undefined);
+        collector.onEvent({ type: 'error', message: r.error });
+        await this.outputs.set(document.uri, collector.finish({ status: 'failed', exitCode: null, signal: null, durationMs: 0 }));
         void vscode.window.showErrorMessage(r.error);
         return undefined;
       }
       python = r;
     }
-    const all = findSnippets(document.getText());
     const label = snippet.id ?? `#${snippet.index}`;
     const name = `${document.uri.path.split('/').pop()} ${label}`;
     this.channel.appendLine(`── ${name} (${snippet.lang}) ${new Date().toLocaleTimeString()}`);
