@@ -1,0 +1,164 @@
+/**
+ * End-to-end tests of snippet running in a real VS Code (code-server + Chromium) with the
+ * packaged extension: CodeLens Run/Stop, outputs and plots in the preview, errors at the right
+ * line, the Python kernel with Matplotlib, and nothing running in an untrusted workspace.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { withVSCode, waitFor, type VSCode } from './harness';
+
+const T = { timeout: 240_000 };
+const PY = process.env['MLNOTES_TEST_PYTHON'] ?? '/usr/bin/python3';
+
+const NOTE = [
+  '# 扩散玩具',
+  '',
+  '一个小的前向加噪：$x_t = x_0 + \\sigma \\epsilon$。',
+  '',
+  '```ts {run id=noise}',
+  "import * as tf from '@tensorflow/tfjs';",
+  "import { metric, plot } from 'ml-notes';",
+  'const x0 = tf.randomNormal([400, 2], 0, 0.3);',
+  'const xt = x0.add(tf.randomNormal([400, 2]).mul(0.5));',
+  "console.log('noised std', xt.sub(xt.mean(0)).square().mean().sqrt().dataSync()[0].toFixed(2));",
+  "for (let i = 0; i < 20; i++) metric('loss', Math.exp(-i / 5), i);",
+  "plot.scatter({ title: 'x0 vs xt', groups: { x0, xt } });",
+  '```',
+  '',
+  '```ts {run id=forever}',
+  "console.log('spinning');",
+  'while (true) {}',
+  '```',
+  '',
+  '```ts {run id=broken}',
+  'const a = 1;',
+  'const b: any = null;',
+  'b.explode();',
+  '```',
+  '',
+  '```python {run id=py}',
+  'import matplotlib.pyplot as plt',
+  'print("hello from python")',
+  'plt.plot([0, 1, 2, 3], [3, 1, 2, 0])',
+  'plt.title("toy")',
+  'plt.show()',
+  '```',
+  '',
+].join('\n');
+
+async function clickLens(vs: VSCode, snippetLine: number, label: RegExp): Promise<void> {
+  // CodeLens render above the fence line; find the one in the lens row above that line.
+  const lens = vs.page.locator('.contentWidgets .codelens-decoration a, .view-zones .codelens-decoration a', { hasText: label });
+  await waitFor(`CodeLens ${label} above line ${snippetLine}`, async () => (await lens.count()) > 0, 30_000);
+  const n = await lens.count();
+  // Pick the lens whose vertical position is closest above the fence line's row.
+  const lineBox = await vs.page.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^${snippetLine}$`) }).first().boundingBox();
+  let best = 0;
+  let bestDist = Infinity;
+  for (let i = 0; i < n; i++) {
+    const box = await lens.nth(i).boundingBox();
+    if (!box || !lineBox) continue;
+    const d = lineBox.y - box.y;
+    if (d > 0 && d < bestDist) {
+      bestDist = d;
+      best = i;
+    }
+  }
+  await lens.nth(best).click();
+}
+
+async function confirmRunIfAsked(vs: VSCode): Promise<void> {
+  const dialog = vs.page.locator('.monaco-dialog-box');
+  try {
+    await dialog.waitFor({ state: 'visible', timeout: 5_000 });
+    await dialog.locator('a.monaco-button, button', { hasText: /^Run$/ }).first().click();
+  } catch {
+    // Already confirmed for this note.
+  }
+}
+
+async function gotoLine(vs: VSCode, line: number): Promise<void> {
+  await vs.page.keyboard.press('Control+G');
+  await vs.page.keyboard.type(String(line));
+  await vs.page.keyboard.press('Enter');
+}
+
+test('run a TensorFlow.js snippet from its CodeLens: output, metrics and a plot appear in the preview', T, async () => {
+  await withVSCode({ name: 'runner-tfjs', files: { 'toy.md': NOTE } }, async (vs) => {
+    await vs.openFile('toy.md');
+    await vs.runCommand('ML Notes: Open Preview to the Side');
+    await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
+    await vs.focusEditor(vs.editorOf('toy.md'));
+    await clickLens(vs, 5, /Run$/);
+    await confirmRunIfAsked(vs);
+    await waitFor(
+      'a finished output with a plot in the preview',
+      async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="succeeded"] img.mln-plot').length`)) >= 2,
+      90_000,
+    );
+    const text = await vs.evalInWebview<string>(`document.querySelector('.mln-output').innerText`);
+    assert.match(text, /noised std 0\.\d\d/);
+    assert.match(text, /wasm/);
+    assert.match(text, /loss/);
+    await vs.screenshot('runner-tfjs');
+  });
+});
+
+test('an endless snippet stops from its CodeLens; a throwing one shows its error at the right line', T, async () => {
+  await withVSCode({ name: 'runner-stop', files: { 'toy.md': NOTE } }, async (vs) => {
+    await vs.openFile('toy.md');
+    await vs.runCommand('ML Notes: Open Preview to the Side');
+    await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
+    await vs.focusEditor(vs.editorOf('toy.md'));
+    await clickLens(vs, 15, /Run$/);
+    await confirmRunIfAsked(vs);
+    await waitFor('running output', async () => (await vs.evalInWebview<string>(`document.querySelector('.mln-output[data-status="running"]')?.innerText ?? ''`)).includes('spinning'), 60_000);
+    const t0 = Date.now();
+    await clickLens(vs, 15, /Stop$/);
+    await waitFor('stopped output', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="cancelled"]').length`)) === 1, 20_000);
+    console.log(`# stop took ${Date.now() - t0} ms (click to preview update)`);
+
+    await gotoLine(vs, 22);
+    await vs.runCommand('ML Notes: Run Snippet at Cursor');
+    await waitFor('failed output', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="failed"]').length`)) === 1, 60_000);
+    const err = await vs.evalInWebview<string>(`document.querySelector('.mln-output[data-status="failed"] .mln-output-error').innerText`);
+    assert.match(err, /line 23/);
+    assert.match(err, /explode|null/);
+  });
+});
+
+test('a Python snippet runs from its CodeLens and its Matplotlib figure shows in the preview', T, async () => {
+  assert.equal(spawnSync(PY, ['-c', 'import torch, matplotlib'], { encoding: 'utf8' }).status, 0, `${PY} needs torch and matplotlib`);
+  await withVSCode({ name: 'runner-python', files: { 'toy.md': NOTE }, settings: { 'mlNotes.python.interpreter': PY } }, async (vs) => {
+    await vs.openFile('toy.md');
+    await vs.runCommand('ML Notes: Open Preview to the Side');
+    await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
+    await vs.focusEditor(vs.editorOf('toy.md'));
+    await clickLens(vs, 26, /Run$/);
+    await confirmRunIfAsked(vs);
+    await waitFor('python output with a figure', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="succeeded"] img.mln-output-image').length`)) === 1, 90_000);
+    const text = await vs.evalInWebview<string>(`document.querySelector('.mln-output[data-status="succeeded"]').innerText`);
+    assert.match(text, /hello from python/);
+    const natural = await vs.evalInWebview<number>(`document.querySelector('img.mln-output-image').naturalWidth`);
+    assert.ok(natural > 100, 'the PNG decoded');
+    await vs.screenshot('runner-python');
+  });
+});
+
+test('in an untrusted workspace nothing runs', T, async () => {
+  await withVSCode({ name: 'runner-untrusted', files: { 'toy.md': NOTE }, untrusted: true }, async (vs) => {
+    await vs.openFile('toy.md');
+    await vs.focusEditor(vs.editorOf('toy.md'));
+    await gotoLine(vs, 6);
+    await vs.runCommand('ML Notes: Open Preview to the Side');
+    await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
+    // The CodeLens says why, and the command refuses.
+    const lens = vs.page.locator('.codelens-decoration a', { hasText: /trust the workspace first/ });
+    await waitFor('untrusted CodeLens', async () => (await lens.count()) > 0, 30_000);
+    await lens.first().click();
+    await waitFor('a warning about trust', async () => (await vs.page.locator('.notifications-toasts .notification-toast', { hasText: /trusted workspaces/ }).count()) > 0, 15_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output').length`), 0, 'no output: nothing ran');
+  });
+});
