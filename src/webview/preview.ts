@@ -96,8 +96,16 @@ function applyRender(payload: readonly ChunkPayload[], reset: boolean, version: 
     next.push(el);
   }
   // Keyed patch: move/insert only what changed, so unchanged chunks (and their images) stay put.
+  // Elements that are no longer wanted are removed as the cursor meets them; otherwise every
+  // chunk after an edit would be moved in front of the stale one (O(n) DOM moves per keystroke).
+  const wanted = new Set(next);
   let cursor = root.firstElementChild;
   for (const el of next) {
+    while (cursor && !wanted.has(cursor as HTMLElement)) {
+      const after = cursor.nextElementSibling;
+      cursor.remove();
+      cursor = after;
+    }
     if (cursor === el) {
       cursor = cursor.nextElementSibling;
     } else {
