@@ -1,0 +1,316 @@
+/**
+ * End-to-end tests of the ML Notes preview in a real VS Code (code-server + Chromium), with the
+ * packaged dist-vsix/ml-notes.vsix installed. Each test gets its own code-server session.
+ *
+ * Contract under test (see the extension's README / src):
+ *  - command "ML Notes: Open Preview to the Side" opens a webview (viewType mlNotes.preview)
+ *    whose document has #mln-root > .mln-chunk blocks, KaTeX output (.katex, .katex-display),
+ *    .mln-math-error (title = KaTeX message) for rejected formulas, data-line (0-based source
+ *    line) on block elements, body.dataset.mlnVersion / mlnPatchMs, performance measure 'mln-patch';
+ *  - a rejected formula is also a diagnostic (source "ML Notes", message "KaTeX…");
+ *  - editor <-> preview scroll sync; no script from a note runs.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { withVSCode, waitFor, recordMetric, REPO, type VSCode } from './harness';
+
+const OPEN_TO_SIDE = 'ML Notes: Open Preview to the Side';
+const T = { timeout: 180_000 };
+
+/** Opens `file`, runs "Open Preview to the Side" and waits until the preview shows rendered chunks. */
+async function openPreview(vs: VSCode, file: string): Promise<void> {
+  await vs.openFile(file);
+  await vs.runCommand(OPEN_TO_SIDE);
+  await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
+  await waitFor('body.dataset.mlnVersion', () => vs.evalInWebview<string | undefined>('document.body.dataset.mlnVersion'));
+}
+
+const count = (vs: VSCode, selector: string) =>
+  vs.evalInWebview<number>(`document.querySelectorAll(${JSON.stringify(selector)}).length`);
+
+/** A long note: `sections` sections of 10 lines each, with inline and display math. */
+function longNote(sections: number): string {
+  const out: string[] = ['# Long note', ''];
+  for (let i = 1; i <= sections; i++) {
+    out.push(
+      `## Section ${i}`,
+      '',
+      `Paragraph ${i} with inline math $x_{${i}}^2 + \\beta_{${i}}$ and some words to fill the line.`,
+      '',
+      '$$',
+      `\\sum_{k=1}^{${i}} \\frac{k^2}{${i} + 1} = \\int_0^{${i}} t \\, dt`,
+      '$$',
+      '',
+      `Closing text of section ${i}.`,
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+test('preview renders KaTeX math with source line numbers', T, async () => {
+  await withVSCode({ name: 'preview-math' }, async (vs) => {
+    await openPreview(vs, 'math.md');
+    // math.md has 4 formulas: 3 inline, 1 display.
+    await waitFor('4 .katex elements', async () => (await count(vs, '#mln-root .katex')) === 4);
+    assert.equal(await count(vs, '#mln-root .katex-display'), 1, 'one display formula');
+    assert.equal(await count(vs, '#mln-root .mln-math-error'), 0, 'no math errors');
+    assert.ok((await count(vs, '#mln-root .mln-chunk')) >= 1, 'rendered into .mln-chunk blocks');
+    // data-line is the absolute 0-based source line: "## Last section" is line 12 of math.md.
+    const h2 = await vs.evalInWebview<string | null>(
+      `(document.querySelector('#mln-root [data-line="12"]') || {}).textContent || null`);
+    assert.match(h2 ?? '', /Last section/, 'element with data-line=12 is the "Last section" heading');
+    const h1 = await vs.evalInWebview<string | null>(
+      `(document.querySelector('#mln-root [data-line="0"]') || {}).textContent || null`);
+    assert.match(h1 ?? '', /Math note/, 'element with data-line=0 is the title');
+    await vs.screenshot('preview-math');
+  });
+});
+
+test('editing the note updates the preview (and reports the webview patch time)', T, async () => {
+  await withVSCode({ name: 'preview-edit' }, async (vs) => {
+    const { page } = vs;
+    await openPreview(vs, 'math.md');
+    await waitFor('4 .katex elements', async () => (await count(vs, '#mln-root .katex')) === 4);
+    const v0 = Number(await vs.evalInWebview<string>('document.body.dataset.mlnVersion'));
+    assert.ok(Number.isFinite(v0), `mlnVersion is a number (got ${v0})`);
+
+    const editor = vs.editorOf('math.md');
+    await vs.focusEditor(editor);
+    await page.keyboard.press('Control+End');
+    const t0 = Date.now();
+    await vs.typeInEditor('\n\nEnergy: $E=mc^2$ (typed by the e2e test)', editor);
+    await waitFor('the new formula in the preview', async () =>
+      (await count(vs, '#mln-root .katex')) === 5 &&
+      (await vs.evalInWebview<boolean>(`document.getElementById('mln-root').textContent.includes('typed by the e2e test')`)),
+    15_000, 50);
+    const typingLatency = Date.now() - t0;
+    const v1 = Number(await vs.evalInWebview<string>('document.body.dataset.mlnVersion'));
+    assert.ok(v1 > v0, `mlnVersion increased (${v0} -> ${v1})`);
+    const last = await vs.evalInWebview<string | null>(
+      `(() => { const k = document.querySelectorAll('#mln-root .katex'); return k[k.length - 1].textContent; })()`);
+    assert.match(last ?? '', /E\s*=\s*m\s*c\s*2/, 'the last formula is E=mc^2');
+
+    // One-character edits: time each patch as the webview reports it, and as seen from outside.
+    const patchMs: number[] = [];
+    const wallMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = Number(await vs.evalInWebview<string>('document.body.dataset.mlnVersion'));
+      const start = Date.now();
+      await page.keyboard.type(String.fromCharCode(97 + i)); // a, b, c, …
+      await waitFor('version bump after a keystroke', async () =>
+        Number(await vs.evalInWebview<string>('document.body.dataset.mlnVersion')) > before, 10_000, 20);
+      wallMs.push(Date.now() - start);
+      const ms = Number(await vs.evalInWebview<string>('document.body.dataset.mlnPatchMs'));
+      assert.ok(Number.isFinite(ms) && ms >= 0, `mlnPatchMs is a non-negative number (got ${ms})`);
+      patchMs.push(ms);
+    }
+    await waitFor('typed letters in the preview', () =>
+      vs.evalInWebview<boolean>(`document.getElementById('mln-root').textContent.includes('test)abcde')`));
+    const measures = await vs.evalInWebview<number>(`performance.getEntriesByName('mln-patch', 'measure').length`);
+    assert.ok(measures >= 1, `performance measure 'mln-patch' recorded (${measures} entries)`);
+
+    const sorted = [...patchMs].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    console.log(`webview patch ms (math.md, 1-char edits): ${patchMs.map((m) => m.toFixed(2)).join(', ')} (median ${median.toFixed(2)})`);
+    console.log(`keystroke -> preview updated, wall ms: ${wallMs.join(', ')}; formula line typed -> shown: ${typingLatency} ms`);
+    recordMetric('smallNote', { file: 'math.md', patchMs, medianPatchMs: median, keystrokeToPreviewMs: wallMs });
+  });
+});
+
+test('patch time for an edit in a long note', T, async () => {
+  const sections = 200;
+  await withVSCode({ name: 'preview-long-edit', files: { 'long.md': longNote(sections) } }, async (vs) => {
+    const { page } = vs;
+    await openPreview(vs, 'long.md');
+    const editor = vs.editorOf('long.md');
+    await vs.focusEditor(editor);
+    // Line 5 (1-based) is "Paragraph 1 with inline math …": type at its start.
+    await page.keyboard.press('Control+Home');
+    for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowDown');
+    const patchMs: number[] = [];
+    const wallMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = Number(await vs.evalInWebview<string>('document.body.dataset.mlnVersion'));
+      const start = Date.now();
+      await page.keyboard.type(String.fromCharCode(118 + i)); // v, w, x, y, z
+      await waitFor('version bump after a keystroke', async () =>
+        Number(await vs.evalInWebview<string>('document.body.dataset.mlnVersion')) > before, 15_000, 20);
+      wallMs.push(Date.now() - start);
+      patchMs.push(Number(await vs.evalInWebview<string>('document.body.dataset.mlnPatchMs')));
+    }
+    await waitFor('typed letters in the preview', () =>
+      vs.evalInWebview<boolean>(`document.getElementById('mln-root').textContent.includes('vwxyzParagraph 1 with inline math')`));
+    assert.ok(patchMs.every((m) => Number.isFinite(m) && m >= 0), `patch times are numbers: ${patchMs}`);
+    const sorted = [...patchMs].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    const lines = longNote(sections).split('\n').length;
+    console.log(`webview patch ms (long.md, ${lines} lines, ${sections * 2} formulas, 1-char edits): ${patchMs.map((m) => m.toFixed(2)).join(', ')} (median ${median.toFixed(2)})`);
+    console.log(`keystroke -> preview updated (long.md), wall ms: ${wallMs.join(', ')}`);
+    recordMetric('longNote', { file: 'long.md', lines, formulas: sections * 2, patchMs, medianPatchMs: median, keystrokeToPreviewMs: wallMs });
+  });
+});
+
+test('editor and preview scroll in sync', T, async () => {
+  await withVSCode({ name: 'preview-scroll', files: { 'long.md': longNote(150) } }, async (vs) => {
+    const { page } = vs;
+    await openPreview(vs, 'long.md');
+    const editor = vs.editorOf('long.md');
+    const scrollTop = () => vs.evalInWebview<number>('document.scrollingElement.scrollTop');
+    /** data-line values of the preview blocks inside the webview's viewport. */
+    const previewVisibleLines = () => vs.evalInWebview<number[]>(`(() => {
+      const h = window.innerHeight;
+      return [...document.querySelectorAll('#mln-root [data-line]')]
+        .filter((e) => { const r = e.getBoundingClientRect(); return r.bottom > 0 && r.top < h && r.height > 0; })
+        .map((e) => Number(e.getAttribute('data-line')));
+    })()`);
+    const top0 = await scrollTop();
+    const max = await vs.evalInWebview<number>('document.scrollingElement.scrollHeight - window.innerHeight');
+    assert.ok(max > 5000, `the preview of long.md is long (${max}px scrollable)`);
+
+    // Editor -> preview: jump to the end of the note.
+    await vs.focusEditor(editor);
+    await page.keyboard.press('Control+End');
+    const ed1 = await waitFor('editor scrolled to the end', async () => {
+      const v = await vs.visibleLines(editor);
+      return v.first > 1000 ? v : undefined;
+    });
+    await waitFor(`preview scrollTop to grow past ${Math.round(max / 2)} (was ${top0})`, async () => (await scrollTop()) > max / 2, 10_000);
+    // What the preview shows overlaps what the editor shows (data-line is 0-based, editor lines 1-based).
+    await waitFor(`preview to show editor lines ${ed1.first}-${ed1.last}`, async () => {
+      const shown = await previewVisibleLines();
+      return shown.some((l) => l + 1 >= ed1.first - 2 && l + 1 <= ed1.last);
+    }, 10_000);
+    const top1 = await scrollTop();
+
+    // Preview -> editor: wheel up over the webview.
+    const box = await page.locator('iframe.webview.ready').first().boundingBox();
+    assert.ok(box, 'webview iframe has a box');
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    for (let i = 0; i < 8; i++) {
+      await page.mouse.wheel(0, -1500);
+      await waitFor('preview to scroll up under the wheel', async () => (await scrollTop()) < top1 - 1000 * (i + 1), 5000, 30);
+    }
+    const top2 = await scrollTop();
+    assert.ok(top2 < top1 - 8000, `preview scrolled up (${top1} -> ${top2})`);
+    const ed2 = await waitFor(`editor to scroll up from line ${ed1.first}`, async () => {
+      const v = await vs.visibleLines(editor);
+      return v.first < ed1.first - 300 ? v : undefined;
+    }, 10_000);
+    const shown = await previewVisibleLines();
+    assert.ok(shown.length > 0, 'preview shows some blocks');
+    const previewTop = Math.min(...shown) + 1;
+    assert.ok(previewTop >= ed2.first - 40 && previewTop <= ed2.last + 40,
+      `editor shows lines ${ed2.first}-${ed2.last}, near the preview's top line ${previewTop}`);
+    console.log(`scroll sync: editor end -> preview scrollTop ${top0} -> ${top1}; preview wheel up -> ${top2}, editor lines ${ed1.first}-${ed1.last} -> ${ed2.first}-${ed2.last}`);
+  });
+});
+
+test('scripts in a note do not run in the preview', T, async () => {
+  await withVSCode({ name: 'preview-injection' }, async (vs) => {
+    const { page } = vs;
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      void d.dismiss().catch(() => undefined);
+    });
+    await openPreview(vs, 'injection.md');
+    await waitFor('"Last line" rendered with its formula', () => vs.evalInWebview<boolean>(
+      `document.getElementById('mln-root').textContent.includes('Last line') && document.querySelectorAll('#mln-root .katex').length >= 2`));
+    // Give failing images a chance to fire onerror before looking.
+    await waitFor('images settled', () => vs.evalInWebview<boolean>(`[...document.images].every((i) => i.complete)`), 10_000);
+
+    const frame = await vs.webviewFrame('#mln-root');
+    const report = await frame.evaluate(`(() => {
+      const root = document.getElementById('mln-root');
+      const all = [...root.querySelectorAll('*')];
+      return {
+        pwned: document.body.dataset.pwned ?? null,
+        title: document.title,
+        parentPwned: (() => { try { return window.parent.__pwned ?? null; } catch { return 'cross-origin'; } })(),
+        dangerous: [...root.querySelectorAll('script, iframe, frame, object, embed, form, base, meta, link')].map((e) => e.tagName),
+        onAttrs: all.flatMap((e) => [...e.attributes].filter((a) => /^on/i.test(a.name)).map((a) => e.tagName + '[' + a.name + ']')),
+        jsUrls: all.flatMap((e) => [...e.attributes]
+          .filter((a) => a.value.replace(/[\\s\\0-\\x1f]/g, '').toLowerCase().includes('javascript:'))
+          .map((a) => e.tagName + '[' + a.name + '=' + a.value + ']')),
+        csp: document.querySelector('meta[http-equiv="Content-Security-Policy" i]')?.getAttribute('content') ?? null,
+        scriptsInDoc: document.scripts.length,
+      };
+    })()`) as {
+      pwned: string | null; title: string; parentPwned: unknown; dangerous: string[]; onAttrs: string[];
+      jsUrls: string[]; csp: string | null; scriptsInDoc: number;
+    };
+    console.log(`injection report: ${JSON.stringify(report)}`);
+    assert.equal(report.pwned, null, 'no handler set body.dataset.pwned');
+    assert.notEqual(report.title, 'pwned', 'webview title unchanged');
+    assert.ok(report.parentPwned === null || report.parentPwned === 'cross-origin', `window.parent.__pwned not set (${String(report.parentPwned)})`);
+    assert.deepEqual(report.dangerous, [], 'no script/iframe/object/embed/form elements in #mln-root');
+    assert.deepEqual(report.onAttrs, [], 'no on* attributes in #mln-root');
+    assert.deepEqual(report.jsUrls, [], 'no javascript: URLs in #mln-root');
+    assert.ok(report.csp && /script-src|default-src/.test(report.csp), `the webview has a CSP restricting scripts (${report.csp})`);
+
+    // Clicking the javascript: link and the (removed or inert) submit button must not run anything.
+    const wv = vs.webview();
+    const link = wv.locator('#mln-root a', { hasText: 'click' });
+    if ((await link.count()) > 0) await link.first().click();
+    const button = wv.locator('#mln-root button', { hasText: 'submit' });
+    if ((await button.count()) > 0) await button.first().click();
+    // A dialog or the pwned marks would show up within this: poll the state for a while.
+    const deadline = Date.now() + 1500;
+    while (Date.now() < deadline) {
+      assert.deepEqual(dialogs, [], 'no alert/confirm dialog opened');
+      assert.equal(await vs.evalInWebview<string | null>('document.body.dataset.pwned ?? null'), null);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(await page.evaluate('window.__pwned ?? null'), null, 'workbench window.__pwned not set');
+    assert.ok(!/pwned/i.test(await page.title()), `workbench title not changed by the note (${await page.title()})`);
+    assert.notEqual(await vs.evalInWebview<string>('document.title'), 'pwned');
+  });
+});
+
+test('a formula KaTeX rejects is shown in place and reported in Problems', T, async () => {
+  await withVSCode({ name: 'preview-broken' }, async (vs) => {
+    const { page } = vs;
+    await openPreview(vs, 'broken.md');
+    await waitFor('.mln-math-error', async () => (await count(vs, '#mln-root .mln-math-error')) === 1);
+    const err = await vs.evalInWebview<{ text: string; title: string | null; line: string | null }>(`(() => {
+      const e = document.querySelector('#mln-root .mln-math-error');
+      const withLine = e.closest('[data-line]');
+      return { text: e.textContent, title: e.getAttribute('title'), line: withLine && withLine.getAttribute('data-line') };
+    })()`);
+    assert.match(err.text, /\\undefinedmacro/, 'the error element shows the formula source');
+    assert.match(err.title ?? '', /KaTeX/, 'title holds the KaTeX message');
+    assert.match(err.title ?? '', /undefinedmacro/, 'the KaTeX message names the bad command');
+    assert.equal(err.line, '4', 'the error sits in the block of source line 4 (0-based)');
+    assert.ok((await count(vs, '#mln-root .katex')) >= 1, 'the valid formula still renders');
+
+    await vs.runCommand('Problems: Focus on Problems View');
+    const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'undefinedmacro' }).first();
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+    const text = (await row.textContent()) ?? '';
+    const label = (await row.getAttribute('aria-label')) ?? '';
+    console.log(`Problems entry: ${text} | aria-label: ${label}`);
+    assert.match(text, /KaTeX/, 'message starts with KaTeX');
+    assert.match(text, /ML Notes/, 'source is ML Notes');
+    assert.match(text, /Ln 5\b/, 'at the formula line (1-based 5)');
+    await vs.screenshot('preview-broken');
+  });
+});
+
+const SAMPLE = 'notes/01-edm-unified-diffusion.md';
+test('screenshot of the sample note preview', T, async () => {
+  const src = path.join(REPO, SAMPLE);
+  assert.ok(fs.existsSync(src), `${SAMPLE} exists`);
+  const name = path.basename(SAMPLE);
+  await withVSCode({ name: 'preview-sample', files: { [name]: fs.readFileSync(src, 'utf8') } }, async (vs) => {
+    await openPreview(vs, name);
+    await waitFor('math rendered', async () => (await count(vs, '#mln-root .katex')) > 0, 30_000);
+    const errors = await vs.evalInWebview<string[]>(
+      `[...document.querySelectorAll('#mln-root .mln-math-error')].map((e) => e.getAttribute('title') + ' :: ' + e.textContent)`);
+    const shot = await vs.screenshot(`preview-${path.basename(SAMPLE, '.md')}`);
+    console.log(`screenshot: ${path.relative(REPO, shot)}; ${await count(vs, '#mln-root .katex')} formulas`);
+    assert.deepEqual(errors, [], `${SAMPLE} renders without KaTeX errors`);
+  });
+});
