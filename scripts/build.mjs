@@ -110,8 +110,9 @@ for (const f of readdirSync(join(katexDist, 'fonts'))) {
 }
 
 // highlight.js themes scoped to VS Code's body classes, so code follows light/dark/high contrast.
+// Comments go first: a licence comment containing '@' would otherwise leave a rule unscoped.
 const scope = (css, sel) =>
-  css.replace(/(^|})\s*([^{}@]+)\{/g, (_m, end, selectors) =>
+  css.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|})\s*([^{}@]+)\{/g, (_m, end, selectors) =>
     `${end}${selectors.split(',').map((s) => `${sel} ${s.trim()}`).join(',')}{`);
 const styles = join(root, 'node_modules/highlight.js/styles');
 const light = readFileSync(join(styles, 'github.min.css'), 'utf8');
@@ -121,6 +122,10 @@ writeFileSync(
   [scope(light, 'body.vscode-light'), scope(dark, 'body.vscode-dark'), scope(dark, 'body.vscode-high-contrast:not(.vscode-high-contrast-light)'), scope(light, 'body.vscode-high-contrast-light'), scope(light, 'body.mln-export')].join('\n'),
 );
 cpSync(join(root, 'media/preview.css'), join(dist, 'media/preview.css'));
+// The Python parser for hovers: web-tree-sitter's runtime and the Python grammar, loaded by path.
+mkdirSync(join(dist, 'wasm'), { recursive: true });
+cpSync(join(root, 'node_modules/web-tree-sitter/tree-sitter.wasm'), join(dist, 'wasm/tree-sitter.wasm'));
+cpSync(join(root, 'node_modules/tree-sitter-python/tree-sitter-python.wasm'), join(dist, 'wasm/tree-sitter-python.wasm'));
 
 // The Python kernel ships as source: it runs in the user's own interpreter.
 cpSync(join(root, 'src/runner/kernels/python_kernel.py'), join(dist, 'kernels/python_kernel.py'));

@@ -1,9 +1,10 @@
 import type { CliCommand } from './cliUtil';
 import { renderCommand } from './commands/render';
 import { runCommand } from './commands/run';
+import { explainCommand } from './commands/explain';
 
 /** Every subcommand; a feature adds its command here. */
-const COMMANDS: readonly CliCommand[] = [renderCommand, runCommand];
+const COMMANDS: readonly CliCommand[] = [renderCommand, runCommand, explainCommand];
 
 function usage(): string {
   return 'Usage:\n' + COMMANDS.map((c) => '  ' + c.usage).join('\n\n') + '\n';

@@ -10,6 +10,7 @@ import { PreviewManager } from './preview/previewManager';
 import type { OutputsSource } from './preview/previewPanel';
 import { registerRunner } from './runner/registerRunner';
 import { registerFormulas } from './formulas/registerFormulas';
+import { registerHover } from './hover/hoverFeature';
 import { RenderService } from './renderService';
 
 /** Wires the features together; each feature owns its own listeners. */
@@ -24,6 +25,7 @@ export function activate(context: vscode.ExtensionContext): { extendMarkdownIt(m
     context.subscriptions.push(registerPreview(context, renders, logger, outputs));
     context.subscriptions.push(new MathDiagnostics(renders, logger));
     context.subscriptions.push(registerFormulas(context, logger));
+    context.subscriptions.push(registerHover(context, logger));
     context.subscriptions.push(
       vscode.commands.registerCommand('mlNotes.exportHtml', (uri?: vscode.Uri) =>
         exportNoteToHtml(context, logger, uri instanceof vscode.Uri ? uri : undefined, (d) => runner.outputsFor(d)).catch((e: unknown) => {

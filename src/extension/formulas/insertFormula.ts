@@ -38,9 +38,10 @@ export async function insertFormula(): Promise<void> {
     matchOnDetail: true,
   });
   if (!picked || !('formula' in picked)) return;
-  // The picker may have taken long: act on the editor that is active now, if it is the same.
-  if (vscode.window.activeTextEditor !== editor) return;
-  await insertIntoEditor(editor, toSnippetBody(picked.formula.body));
+  // The picker may have taken long: insert into the editor active now, if it shows the same note.
+  const target = vscode.window.activeTextEditor;
+  if (!target || target.document !== editor.document) return;
+  await insertIntoEditor(target, toSnippetBody(picked.formula.body));
 }
 
 /**

@@ -1,0 +1,106 @@
+/**
+ * Hover latency on a generated 5,000-line Python file (p50/p95 over many hovers after the
+ * file's first parse, and the cost of that first parse), and the note index's build time over
+ * 1,000 notes (the sample notes, repeated). Prints one JSON line.
+ *   npm run bench:hover [-- LINES NOTES]
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HoverEngine } from '../src/core/hover/hoverEngine';
+import { NoteIndex } from '../src/core/hover/noteIndex';
+import { PythonParser } from '../src/core/hover/pythonParser';
+import { wasmFromNodeModules } from '../src/core/hover/wasmPaths';
+import { bundledKnowledgeBase } from '../src/core/kb/bundled';
+
+const LINES = Number(process.argv[2] ?? 5000);
+const NOTES = Number(process.argv[3] ?? 1000);
+
+function pythonFile(lines: number): string {
+  const out = [
+    'import os', 'import torch', 'import torch.nn as nn', 'import torch.nn.functional as F', 'import torch.distributed as dist',
+    'from torch.nn.parallel import DistributedDataParallel as DDP', 'from tensorflow.python.util.tf_export import tf_export', '',
+  ];
+  for (let i = 0; out.length < lines; i++) {
+    out.push(
+      `@tf_export('ops.op${i}', v1=['op${i}'])`,
+      `class Block${i}(nn.Module):`,
+      `    def __init__(self, c=${i % 64 + 1}):`,
+      '        super().__init__()',
+      '        self.conv = nn.Conv2d(c, c, 3, padding=1)',
+      '        self.norm = nn.BatchNorm2d(c)',
+      '        self.drop = nn.Dropout(0.1)',
+      '',
+      '    def forward(self, x):',
+      '        y = F.relu(self.norm(self.conv(x)))',
+      '        y = F.dropout(y, 0.1, training=self.training)',
+      '        return x + self.drop(y)',
+      '',
+      `def step${i}(model, x, opt):`,
+      '    loss = model(x).pow(2).mean()',
+      '    opt.zero_grad()',
+      '    loss.backward()',
+      '    with torch.no_grad():',
+      '        dist.all_reduce(loss)',
+      '    return loss.detach()',
+      '',
+    );
+  }
+  return out.slice(0, lines).join('\n') + '\n';
+}
+
+const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const parser = await PythonParser.load(wasmFromNodeModules());
+  const loadMs = performance.now() - t0;
+  const kb = bundledKnowledgeBase();
+  const text = pythonFile(LINES);
+  const lines = text.split('\n');
+  const engine = new HoverEngine(parser, kb);
+  const doc = { key: 'bench.py', version: 1, text, kind: 'python' as const };
+
+  const t1 = performance.now();
+  engine.prepare(doc);
+  const firstParseMs = performance.now() - t1;
+
+  // Every identifier-ish position in the file, sampled evenly: hits and misses alike.
+  const positions: [number, number][] = [];
+  lines.forEach((l, i) => {
+    for (const m of l.matchAll(/[A-Za-z_]\w*/g)) positions.push([i, m.index! + 1]);
+  });
+  const step = Math.max(1, Math.floor(positions.length / 5000));
+  const sample = positions.filter((_, i) => i % step === 0);
+  const times: number[] = [];
+  let hits = 0;
+  for (const [line, col] of sample) {
+    const s = performance.now();
+    if (engine.hoverAt(doc, line, col)) hits++;
+    times.push(performance.now() - s);
+  }
+  times.sort((a, b) => a - b);
+
+  const notesDir = path.join(__dirname, '..', 'notes');
+  const samples = fs.readdirSync(notesDir).filter((f) => f.endsWith('.md')).map((f) => fs.readFileSync(path.join(notesDir, f), 'utf8'));
+  const index = new NoteIndex(parser, kb);
+  const t2 = performance.now();
+  for (let i = 0; i < NOTES; i++) index.update(`note-${i}.md`, samples[i % samples.length]!);
+  const indexMs = performance.now() - t2;
+  const t3 = performance.now();
+  index.update('note-0.md', samples[0]! + '\n');
+  const reindexOneMs = performance.now() - t3;
+
+  console.log(JSON.stringify({
+    lines: LINES, hovers: times.length, hits,
+    hover_p50_ms: round(pct(times, 50)), hover_p95_ms: round(pct(times, 95)), hover_max_ms: round(times[times.length - 1]!),
+    first_parse_ms: round(firstParseMs), parser_load_ms: round(loadMs),
+    notes: NOTES, note_index_build_ms: Math.round(indexMs), note_reindex_one_ms: round(reindexOneMs),
+  }));
+  engine.dispose();
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,377 @@
+/**
+ * The formula library: the single source of truth for the Markdown formula snippets
+ * (snippets/formulas.code-snippets is generated from it at build time) and for the
+ * "Insert Formula…" palette.
+ *
+ * Bodies are plain TeX with tab stops written `«1:default»` (a later `«1»` mirrors the first),
+ * and `«0»` for the final cursor. Guillemets never occur in TeX, so bodies need no escaping;
+ * `toSnippetBody` escapes them for VS Code's snippet syntax and `defaultText` fills in the
+ * defaults (what the KaTeX test renders).
+ */
+
+export type FormulaTopic = 'diffusion' | 'rl' | 'ml' | 'general';
+
+export interface Formula {
+  /** What the user types; unique. */
+  readonly prefix: string;
+  readonly topic: FormulaTopic;
+  readonly en: string;
+  readonly zh: string;
+  /** TeX with `«n:default»` tab stops. */
+  readonly body: string;
+}
+
+export const TOPICS: readonly { readonly id: FormulaTopic; readonly en: string; readonly zh: string }[] = [
+  { id: 'diffusion', en: 'Diffusion and score models', zh: '扩散与得分模型' },
+  { id: 'rl', en: 'Reinforcement learning', zh: '强化学习' },
+  { id: 'ml', en: 'Deep learning and optimization', zh: '深度学习与优化' },
+  { id: 'general', en: 'Probability and general tools', zh: '概率与通用工具' },
+];
+
+const r = String.raw;
+const d = (prefix: string, en: string, zh: string, body: string): Formula => ({ prefix, topic: 'diffusion', en, zh, body });
+const rl = (prefix: string, en: string, zh: string, body: string): Formula => ({ prefix, topic: 'rl', en, zh, body });
+const ml = (prefix: string, en: string, zh: string, body: string): Formula => ({ prefix, topic: 'ml', en, zh, body });
+const g = (prefix: string, en: string, zh: string, body: string): Formula => ({ prefix, topic: 'general', en, zh, body });
+
+export const FORMULAS: readonly Formula[] = [
+  // ── Diffusion: noising processes ────────────────────────────────────────────────────────
+  d('fm-path', 'Flow matching path (rectified flow)', '流匹配插值路径（整流流）',
+    r`\mathbf{x}_«1:t»=(1-«1»)\,«2:\mathbf{x}_0»+«1»\,«3:\boldsymbol{\varepsilon}»`),
+  d('fm-kernel', 'Flow matching perturbation kernel', '流匹配加噪分布',
+    r`p(\mathbf{x}_«1:t»\mid\mathbf{x}_0)=\mathcal{N}\big(\mathbf{x}_«1»;\,(1-«1»)\mathbf{x}_0,\;«1»^2\mathbf{I}\big)`),
+  d('fm-loss', 'Conditional flow matching loss', '条件流匹配损失',
+    r`\mathcal{L}_{\text{CFM}}(\theta)=\mathbb{E}_{t,\mathbf{x}_0,\boldsymbol{\varepsilon}}\big\|«1:\mathbf{v}_\theta(\mathbf{x}_t,t)»-(«2:\boldsymbol{\varepsilon}-\mathbf{x}_0»)\big\|_2^2`),
+  d('smld-noise', 'SMLD / VE noising', 'SMLD（VE）加噪',
+    r`\mathbf{x}_«1:t»=«2:\mathbf{x}_0»+«3:\sigma_t»\,\boldsymbol{\varepsilon},\qquad \boldsymbol{\varepsilon}\sim\mathcal{N}(\mathbf{0},\mathbf{I})`),
+  d('ddpm-q', 'DDPM forward step q(x_t | x_{t-1})', 'DDPM 单步前向加噪 q(x_t | x_{t-1})',
+    r`q(\mathbf{x}_«1:t»\mid\mathbf{x}_{«1»-1})=\mathcal{N}\big(\mathbf{x}_«1»;\sqrt{1-\beta_«1»}\,\mathbf{x}_{«1»-1},\,\beta_«1»\mathbf{I}\big)`),
+  d('ddpm-xt', 'DDPM noising in closed form', 'DDPM 闭式加噪（任意步）',
+    r`\mathbf{x}_«1:t»=\sqrt{\bar\alpha_«1»}\,«2:\mathbf{x}_0»+\sqrt{1-\bar\alpha_«1»}\,«3:\boldsymbol{\varepsilon}»,\qquad «3»\sim\mathcal{N}(\mathbf{0},\mathbf{I})`),
+  d('ddpm-qxt', 'DDPM marginal q(x_t | x_0)', 'DDPM 边缘分布 q(x_t | x_0)',
+    r`q(\mathbf{x}_«1:t»\mid\mathbf{x}_0)=\mathcal{N}\big(\mathbf{x}_«1»;\sqrt{\bar\alpha_«1»}\,\mathbf{x}_0,\,(1-\bar\alpha_«1»)\mathbf{I}\big)`),
+  d('ddpm-abar', 'DDPM cumulative alpha', 'DDPM 累积 alpha',
+    r`\alpha_«1:t»=1-\beta_«1»,\qquad \bar\alpha_«1»=\prod_{s=1}^{«1»}\alpha_s`),
+  d('ddpm-post', 'DDPM posterior q(x_{t-1} | x_t, x_0)', 'DDPM 后验 q(x_{t-1} | x_t, x_0)',
+    r`q(\mathbf{x}_{«1:t»-1}\mid\mathbf{x}_«1»,\mathbf{x}_0)=\mathcal{N}\big(\mathbf{x}_{«1»-1};\tilde{\boldsymbol{\mu}}_«1»(\mathbf{x}_«1»,\mathbf{x}_0),\,\tilde\beta_«1»\mathbf{I}\big)`),
+  d('ddpm-postmean', 'DDPM posterior mean and variance', 'DDPM 后验均值与方差',
+    r`\tilde{\boldsymbol{\mu}}_«1:t»=\frac{\sqrt{\bar\alpha_{«1»-1}}\,\beta_«1»}{1-\bar\alpha_«1»}\mathbf{x}_0+\frac{\sqrt{\alpha_«1»}\,(1-\bar\alpha_{«1»-1})}{1-\bar\alpha_«1»}\mathbf{x}_«1»,\qquad \tilde\beta_«1»=\frac{1-\bar\alpha_{«1»-1}}{1-\bar\alpha_«1»}\beta_«1»`),
+  d('ddpm-loss', 'DDPM epsilon-prediction loss', 'DDPM ε 预测损失',
+    r`\mathcal{L}_{\text{simple}}(\theta)=\mathbb{E}_{t,\mathbf{x}_0,\boldsymbol{\epsilon}}\Big[\big\|\boldsymbol{\epsilon}-\boldsymbol{\epsilon}_\theta\big(\sqrt{\bar\alpha_t}\,\mathbf{x}_0+\sqrt{1-\bar\alpha_t}\,\boldsymbol{\epsilon},\,t\big)\big\|_2^2\Big]`),
+  d('ddpm-step', 'DDPM ancestral sampling step', 'DDPM 祖先采样一步',
+    r`\mathbf{x}_{«1:t»-1}=\frac{1}{\sqrt{\alpha_«1»}}\Big(\mathbf{x}_«1»-\frac{\beta_«1»}{\sqrt{1-\bar\alpha_«1»}}\,\boldsymbol{\epsilon}_\theta(\mathbf{x}_«1»,«1»)\Big)+«2:\sigma_t»\,\mathbf{z}`),
+  d('ddpm-x0', 'Predicted x_0 from epsilon', '由 ε 预测 x_0',
+    r`\hat{\mathbf{x}}_0=\frac{\mathbf{x}_«1:t»-\sqrt{1-\bar\alpha_«1»}\,\boldsymbol{\epsilon}_\theta(\mathbf{x}_«1»,«1»)}{\sqrt{\bar\alpha_«1»}}`),
+  d('ddim-step', 'DDIM update', 'DDIM 更新',
+    r`\mathbf{x}_{«1:t-1»}=\sqrt{\bar\alpha_{«1»}}\,\underbrace{\frac{\mathbf{x}_t-\sqrt{1-\bar\alpha_t}\,\boldsymbol{\epsilon}_\theta(\mathbf{x}_t,t)}{\sqrt{\bar\alpha_t}}}_{\hat{\mathbf{x}}_0}+\sqrt{1-\bar\alpha_{«1»}-«2:\sigma_t»^2}\,\boldsymbol{\epsilon}_\theta(\mathbf{x}_t,t)+«2»\,\mathbf{z}`),
+  d('ddim-sigma', 'DDIM noise level with eta', 'DDIM 带 η 的噪声尺度',
+    r`\sigma_t=«1:\eta»\sqrt{\frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}}\sqrt{1-\frac{\bar\alpha_t}{\bar\alpha_{t-1}}}`),
+  d('edm-xt', 'EDM general noising x = s(t)(x_0 + sigma(t) eps)', 'EDM 统一加噪形式',
+    r`\mathbf{x}_t=s(t)\big(\mathbf{x}_0+\sigma(t)\,\boldsymbol{\varepsilon}\big)\quad\Longleftrightarrow\quad p(\mathbf{x}_t\mid\mathbf{x}_0)=\mathcal{N}\big(\mathbf{x}_t;\,s(t)\mathbf{x}_0,\;s(t)^2\sigma(t)^2\mathbf{I}\big)`),
+  d('edm-ode', 'EDM probability-flow ODE', 'EDM 概率流 ODE',
+    r`\mathrm{d}\mathbf{x}=\left[\frac{\dot s(t)}{s(t)}\,\mathbf{x}-s(t)^2\,\dot\sigma(t)\,\sigma(t)\,\nabla_{\mathbf{x}}\log p\Big(\frac{\mathbf{x}}{s(t)};\sigma(t)\Big)\right]\mathrm{d}t`),
+  d('edm-ode-simple', 'EDM ODE with s=1, sigma=t', 'EDM 简化 ODE（s=1，σ=t）',
+    r`\frac{\mathrm{d}\mathbf{x}}{\mathrm{d}t}=\frac{\mathbf{x}-D(\mathbf{x};t)}{t}`),
+  d('edm-denoiser', 'Ideal denoiser objective', '理想去噪器目标',
+    r`D(\mathbf{x};\sigma)=\arg\min_{D}\;\mathbb{E}_{\mathbf{y}\sim p_{\text{data}}}\mathbb{E}_{\mathbf{n}\sim\mathcal{N}(\mathbf{0},\sigma^2\mathbf{I})}\big\|D(\mathbf{y}+\mathbf{n};\sigma)-\mathbf{y}\big\|_2^2`),
+  d('edm-score', 'Score from the denoiser', '由去噪器得到得分',
+    r`\nabla_{\mathbf{x}}\log p(\mathbf{x};\sigma)=\frac{D(\mathbf{x};\sigma)-\mathbf{x}}{\sigma^2}`),
+  d('edm-precond', 'EDM preconditioning D_theta', 'EDM 预条件化网络 D_θ',
+    r`D_\theta(\mathbf{x};\sigma)=c_{\text{skip}}(\sigma)\,\mathbf{x}+c_{\text{out}}(\sigma)\,F_\theta\big(c_{\text{in}}(\sigma)\,\mathbf{x};\;c_{\text{noise}}(\sigma)\big)`),
+  d('edm-coeffs', 'EDM preconditioning coefficients', 'EDM 预条件系数',
+    r`c_{\text{skip}}=\frac{\sigma_{\text{data}}^2}{\sigma^2+\sigma_{\text{data}}^2},\quad c_{\text{out}}=\frac{\sigma\,\sigma_{\text{data}}}{\sqrt{\sigma^2+\sigma_{\text{data}}^2}},\quad c_{\text{in}}=\frac{1}{\sqrt{\sigma^2+\sigma_{\text{data}}^2}},\quad c_{\text{noise}}=\tfrac14\ln\sigma`),
+  d('edm-loss', 'EDM training loss', 'EDM 训练损失',
+    r`\mathcal{L}(\theta)=\mathbb{E}_{\sigma,\mathbf{y},\mathbf{n}}\Big[\lambda(\sigma)\,\big\|D_\theta(\mathbf{y}+\mathbf{n};\sigma)-\mathbf{y}\big\|_2^2\Big],\qquad \lambda(\sigma)=\frac{\sigma^2+\sigma_{\text{data}}^2}{(\sigma\,\sigma_{\text{data}})^2}`),
+  d('edm-lognormal', 'EDM log-normal noise distribution', 'EDM 训练噪声的对数正态分布',
+    r`\ln\sigma\sim\mathcal{N}\big(P_{\text{mean}},P_{\text{std}}^2\big),\qquad P_{\text{mean}}=«1:-1.2»,\;P_{\text{std}}=«2:1.2»`),
+  d('edm-steps', 'EDM time steps (rho schedule)', 'EDM 时间步（ρ 调度）',
+    r`\sigma_{i<N}=\Big(\sigma_{\max}^{1/\rho}+\frac{i}{N-1}\big(\sigma_{\min}^{1/\rho}-\sigma_{\max}^{1/\rho}\big)\Big)^{\rho},\qquad \sigma_N=0,\quad \rho=«1:7»`),
+  d('edm-euler', 'EDM Euler step', 'EDM 欧拉步',
+    r`\mathbf{x}_{i+1}=\mathbf{x}_i+(t_{i+1}-t_i)\,\mathbf{d}_i,\qquad \mathbf{d}_i=\frac{\mathbf{x}_i-D_\theta(\mathbf{x}_i;t_i)}{t_i}`),
+  d('edm-heun', 'EDM Heun (2nd-order) correction', 'EDM Heun 二阶校正',
+    r`\mathbf{x}_{i+1}=\mathbf{x}_i+(t_{i+1}-t_i)\Big(\tfrac12\mathbf{d}_i+\tfrac12\mathbf{d}'_i\Big),\qquad \mathbf{d}'_i=\frac{\tilde{\mathbf{x}}_{i+1}-D_\theta(\tilde{\mathbf{x}}_{i+1};t_{i+1})}{t_{i+1}}`),
+  d('edm-churn', 'EDM stochastic sampler: noise increase', 'EDM 随机采样：加噪（churn）',
+    r`\hat t_i=(1+\gamma_i)\,t_i,\qquad \hat{\mathbf{x}}_i=\mathbf{x}_i+\sqrt{\hat t_i^2-t_i^2}\;\boldsymbol{\epsilon}_i,\qquad \gamma_i=\min\Big(\frac{S_{\text{churn}}}{N},\sqrt2-1\Big)`),
+  d('edm-sde', 'EDM SDE (Langevin split)', 'EDM SDE（朗之万分解）',
+    r`\mathrm{d}\mathbf{x}_{\pm}=-\dot\sigma\sigma\nabla_{\mathbf{x}}\log p(\mathbf{x};\sigma)\,\mathrm{d}t\;\pm\;\beta(t)\sigma^2\nabla_{\mathbf{x}}\log p(\mathbf{x};\sigma)\,\mathrm{d}t+\sqrt{2\beta(t)}\,\sigma\,\mathrm{d}\boldsymbol{\omega}_t`),
+  d('tweedie', "Tweedie's formula", 'Tweedie 公式',
+    r`\mathbb{E}[\mathbf{x}_0\mid\mathbf{x}_t]=\frac{\mathbf{x}_t+(1-\bar\alpha_t)\,\nabla_{\mathbf{x}_t}\log p_t(\mathbf{x}_t)}{\sqrt{\bar\alpha_t}}`),
+  d('tweedie-ve', "Tweedie's formula (VE)", 'Tweedie 公式（VE 形式）',
+    r`\mathbb{E}[\mathbf{x}\mid\tilde{\mathbf{x}}]=\tilde{\mathbf{x}}+«1:\sigma»^2\,\nabla_{\tilde{\mathbf{x}}}\log p_{«1»}(\tilde{\mathbf{x}})`),
+  d('eps-score', 'Noise prediction and score', '噪声预测与得分的关系',
+    r`\mathbf{s}_\theta(\mathbf{x}_t,t)=-\frac{\boldsymbol{\epsilon}_\theta(\mathbf{x}_t,t)}{\sqrt{1-\bar\alpha_t}}`),
+  // ── Diffusion: SDEs ──────────────────────────────────────────────────────────────────────
+  d('sde-fwd', 'Forward SDE', '前向 SDE',
+    r`\mathrm{d}\mathbf{x}=\mathbf{f}(\mathbf{x},t)\,\mathrm{d}t+g(t)\,\mathrm{d}\mathbf{w}`),
+  d('sde-rev', 'Reverse-time SDE (Anderson)', '逆时 SDE（Anderson）',
+    r`\mathrm{d}\mathbf{x}=\big[\mathbf{f}(\mathbf{x},t)-g(t)^2\,\nabla_{\mathbf{x}}\log p_t(\mathbf{x})\big]\mathrm{d}t+g(t)\,\mathrm{d}\bar{\mathbf{w}}`),
+  d('pf-ode', 'Probability-flow ODE', '概率流 ODE',
+    r`\mathrm{d}\mathbf{x}=\Big[\mathbf{f}(\mathbf{x},t)-\frac12g(t)^2\,\nabla_{\mathbf{x}}\log p_t(\mathbf{x})\Big]\mathrm{d}t`),
+  d('sde-vp', 'VP SDE', 'VP SDE（方差保持）',
+    r`\mathrm{d}\mathbf{x}=-\tfrac12\beta(t)\,\mathbf{x}\,\mathrm{d}t+\sqrt{\beta(t)}\,\mathrm{d}\mathbf{w}`),
+  d('sde-ve', 'VE SDE', 'VE SDE（方差爆炸）',
+    r`\mathrm{d}\mathbf{x}=\sqrt{\frac{\mathrm{d}[\sigma^2(t)]}{\mathrm{d}t}}\;\mathrm{d}\mathbf{w}`),
+  d('sde-subvp', 'sub-VP SDE', 'sub-VP SDE（次方差保持）',
+    r`\mathrm{d}\mathbf{x}=-\tfrac12\beta(t)\,\mathbf{x}\,\mathrm{d}t+\sqrt{\beta(t)\Big(1-e^{-2\int_0^t\beta(s)\,\mathrm{d}s}\Big)}\;\mathrm{d}\mathbf{w}`),
+  d('fokker-planck', 'Fokker–Planck equation', 'Fokker–Planck 方程',
+    r`\frac{\partial p_t(\mathbf{x})}{\partial t}=-\nabla\cdot\big(\mathbf{f}(\mathbf{x},t)\,p_t(\mathbf{x})\big)+\frac12 g(t)^2\,\Delta p_t(\mathbf{x})`),
+  d('euler-maruyama', 'Euler–Maruyama step', 'Euler–Maruyama 离散一步',
+    r`\mathbf{x}(t+\Delta t)\approx\mathbf{x}(t)+\mathbf{f}(\mathbf{x}(t),t)\,\Delta t+g(t)\sqrt{\Delta t}\,\mathbf{z},\qquad\mathbf{z}\sim\mathcal{N}(\mathbf{0},\mathbf{I})`),
+  d('sde-loss', 'Score SDE training objective', '得分 SDE 训练目标',
+    r`\theta^*=\arg\min_\theta\;\mathbb{E}_{t\sim\mathcal{U}(0,T)}\Big\{\lambda(t)\,\mathbb{E}_{\mathbf{x}(0)}\mathbb{E}_{\mathbf{x}(t)\mid\mathbf{x}(0)}\Big[\big\|\mathbf{s}_\theta(\mathbf{x}(t),t)-\nabla_{\mathbf{x}(t)}\log p_{0t}(\mathbf{x}(t)\mid\mathbf{x}(0))\big\|_2^2\Big]\Big\}`),
+  d('reverse-diffusion', 'Reverse diffusion predictor (VE)', '逆向扩散预测器（VE）',
+    r`\mathbf{x}_i=\mathbf{x}_{i+1}+(\sigma_{i+1}^2-\sigma_i^2)\,\mathbf{s}_\theta(\mathbf{x}_{i+1},\sigma_{i+1})+\sqrt{\sigma_{i+1}^2-\sigma_i^2}\;\mathbf{z}_{i+1}`),
+  // ── Diffusion: score matching and Langevin ──────────────────────────────────────────────
+  d('ebm', 'Energy-based model', '能量模型',
+    r`p_\theta(\mathbf{x})=\frac{e^{-f_\theta(\mathbf{x})}}{Z_\theta},\qquad Z_\theta=\int e^{-f_\theta(\mathbf{x})}\,\mathrm{d}\mathbf{x}`),
+  d('score', 'Score function', '得分函数',
+    r`\mathbf{s}_\theta(\mathbf{x})\approx\nabla_{\mathbf{x}}\log p(\mathbf{x})`),
+  d('esm', 'Explicit score matching', '显式得分匹配',
+    r`J_{\text{ESM}}(\theta)=\frac12\,\mathbb{E}_{p_{\text{data}}}\big\|\mathbf{s}_\theta(\mathbf{x})-\nabla_{\mathbf{x}}\log p_{\text{data}}(\mathbf{x})\big\|_2^2`),
+  d('ism', 'Implicit score matching (Hyvärinen)', '隐式得分匹配（Hyvärinen）',
+    r`J_{\text{ISM}}(\theta)=\mathbb{E}_{p_{\text{data}}}\Big[\operatorname{tr}\big(\nabla_{\mathbf{x}}\mathbf{s}_\theta(\mathbf{x})\big)+\frac12\|\mathbf{s}_\theta(\mathbf{x})\|_2^2\Big]`),
+  d('dsm', 'Denoising score matching', '去噪得分匹配',
+    r`J_{\text{DSM}}(\theta)=\frac12\,\mathbb{E}_{p_{\text{data}}(\mathbf{x})}\mathbb{E}_{q_\sigma(\tilde{\mathbf{x}}\mid\mathbf{x})}\big\|\mathbf{s}_\theta(\tilde{\mathbf{x}})-\nabla_{\tilde{\mathbf{x}}}\log q_\sigma(\tilde{\mathbf{x}}\mid\mathbf{x})\big\|_2^2`),
+  d('dsm-gauss', 'Denoising score matching, Gaussian noise', '高斯噪声下的去噪得分匹配',
+    r`\ell(\theta;«1:\sigma»)=\frac12\,\mathbb{E}_{p_{\text{data}}(\mathbf{x})}\mathbb{E}_{\tilde{\mathbf{x}}\sim\mathcal{N}(\mathbf{x},«1»^2\mathbf{I})}\Big\|\mathbf{s}_\theta(\tilde{\mathbf{x}},«1»)+\frac{\tilde{\mathbf{x}}-\mathbf{x}}{«1»^2}\Big\|_2^2`),
+  d('ssm', 'Sliced score matching', '切片得分匹配',
+    r`J_{\text{SSM}}(\theta)=\mathbb{E}_{p_{\mathbf{v}}}\mathbb{E}_{p_{\text{data}}}\Big[\mathbf{v}^\top\nabla_{\mathbf{x}}\mathbf{s}_\theta(\mathbf{x})\,\mathbf{v}+\frac12\big(\mathbf{v}^\top\mathbf{s}_\theta(\mathbf{x})\big)^2\Big]`),
+  d('ncsn-loss', 'NCSN loss over noise levels', 'NCSN 多噪声级联合损失',
+    r`\mathcal{L}(\theta;\{\sigma_i\}_{i=1}^{L})=\frac1L\sum_{i=1}^{L}\lambda(\sigma_i)\,\ell(\theta;\sigma_i),\qquad \lambda(\sigma)=\sigma^2`),
+  d('langevin', 'Langevin dynamics step', '朗之万动力学一步',
+    r`\tilde{\mathbf{x}}_{t+1}=\tilde{\mathbf{x}}_t+\frac{«1:\epsilon»}{2}\nabla_{\mathbf{x}}\log p(\tilde{\mathbf{x}}_t)+\sqrt{«1»}\,\mathbf{z}_t,\qquad\mathbf{z}_t\sim\mathcal{N}(\mathbf{0},\mathbf{I})`),
+  d('langevin-corrector', 'Langevin corrector step (predictor–corrector)', '朗之万校正步（预测–校正）',
+    r`\mathbf{x}_i\leftarrow\mathbf{x}_i+\epsilon_i\,\mathbf{s}_\theta(\mathbf{x}_i,i)+\sqrt{2\epsilon_i}\,\mathbf{z}`),
+  d('langevin-annealed', 'Annealed Langevin step size', '退火朗之万步长',
+    r`\alpha_i=\epsilon\cdot\frac{\sigma_i^2}{\sigma_L^2},\qquad \mathbf{x}_{t}=\mathbf{x}_{t-1}+\frac{\alpha_i}{2}\mathbf{s}_\theta(\mathbf{x}_{t-1},\sigma_i)+\sqrt{\alpha_i}\,\mathbf{z}_t`),
+
+  // ── Reinforcement learning ───────────────────────────────────────────────────────────────
+  rl('return', 'Discounted return', '折扣回报',
+    r`G_«1:t»=\sum_{k=0}^{\infty}\gamma^{k}R_{«1»+k+1}`),
+  rl('return-rec', 'Return recursion', '回报的递推',
+    r`G_«1:t»=R_{«1»+1}+\gamma\,G_{«1»+1}`),
+  rl('v-def', 'State value function', '状态价值函数',
+    r`v_\pi(s)=\mathbb{E}_\pi\big[G_t\mid S_t=s\big]`),
+  rl('q-def', 'Action value function', '动作价值函数',
+    r`q_\pi(s,a)=\mathbb{E}_\pi\big[G_t\mid S_t=s,A_t=a\big]`),
+  rl('bellman-v', 'Bellman equation for V', 'V 的贝尔曼方程',
+    r`v_\pi(s)=\sum_{a}\pi(a\mid s)\sum_{s',r}p(s',r\mid s,a)\big[r+\gamma\,v_\pi(s')\big]`),
+  rl('bellman-q', 'Bellman equation for Q', 'Q 的贝尔曼方程',
+    r`q_\pi(s,a)=\sum_{s',r}p(s',r\mid s,a)\Big[r+\gamma\sum_{a'}\pi(a'\mid s')\,q_\pi(s',a')\Big]`),
+  rl('bellman-opt-v', 'Bellman optimality equation for V', 'V 的贝尔曼最优方程',
+    r`v_*(s)=\max_{a}\sum_{s',r}p(s',r\mid s,a)\big[r+\gamma\,v_*(s')\big]`),
+  rl('bellman-opt-q', 'Bellman optimality equation for Q', 'Q 的贝尔曼最优方程',
+    r`q_*(s,a)=\sum_{s',r}p(s',r\mid s,a)\Big[r+\gamma\max_{a'}q_*(s',a')\Big]`),
+  rl('bellman-matrix', 'Bellman equation in matrix form', '贝尔曼方程的矩阵形式',
+    r`v_\pi=r_\pi+\gamma P_\pi v_\pi\quad\Longrightarrow\quad v_\pi=(I-\gamma P_\pi)^{-1}r_\pi`),
+  rl('td-error', 'TD error', 'TD 误差',
+    r`\delta_«1:t»=r_{«1»+1}+\gamma\,v(s_{«1»+1},w_«1»)-v(s_«1»,w_«1»)`),
+  rl('td0', 'TD(0) value update', 'TD(0) 价值更新',
+    r`V(S_t)\leftarrow V(S_t)+«1:\alpha»\big[R_{t+1}+\gamma V(S_{t+1})-V(S_t)\big]`),
+  rl('q-learning', 'Q-learning update', 'Q-learning 更新',
+    r`Q(S_t,A_t)\leftarrow Q(S_t,A_t)+«1:\alpha»\Big[R_{t+1}+\gamma\max_{a}Q(S_{t+1},a)-Q(S_t,A_t)\Big]`),
+  rl('sarsa', 'SARSA update', 'SARSA 更新',
+    r`Q(S_t,A_t)\leftarrow Q(S_t,A_t)+«1:\alpha»\big[R_{t+1}+\gamma Q(S_{t+1},A_{t+1})-Q(S_t,A_t)\big]`),
+  rl('advantage', 'Advantage function', '优势函数',
+    r`A_\pi(s,a)\doteq q_\pi(s,a)-v_\pi(s)`),
+  rl('pg-theorem', 'Policy gradient theorem', '策略梯度定理',
+    r`\nabla_\theta J(\theta)=\mathbb{E}_{S\sim«1:\eta»,\,A\sim\pi}\big[\nabla_\theta\ln\pi(A\mid S,\theta)\,q_\pi(S,A)\big]`),
+  rl('pg-sum', 'Policy gradient theorem (sum form)', '策略梯度定理（求和形式）',
+    r`\nabla_\theta J(\theta)=\sum_{s}\eta(s)\sum_{a}\nabla_\theta\pi(a\mid s,\theta)\,q_\pi(s,a)`),
+  rl('log-trick', 'Log-derivative trick', '对数导数技巧',
+    r`\nabla_\theta \pi(a\mid s,\theta)=\pi(a\mid s,\theta)\,\nabla_\theta\ln\pi(a\mid s,\theta)`),
+  rl('traj-prob', 'Trajectory probability', '轨迹概率',
+    r`p_\theta(\tau)=p(s_0)\prod_{t=0}^{T-1}\pi(a_t\mid s_t,\theta)\,p(s_{t+1}\mid s_t,a_t)`),
+  rl('reinforce', 'REINFORCE gradient', 'REINFORCE 梯度',
+    r`\nabla_\theta J(\theta)=\mathbb{E}_{\tau}\Big[\sum_{t=0}^{T-1}\gamma^{t}\,\nabla_\theta\ln\pi(a_t\mid s_t,\theta)\,G_t\Big]`),
+  rl('reinforce-update', 'REINFORCE update', 'REINFORCE 参数更新',
+    r`\theta_{t+1}=\theta_t+«1:\alpha»\,\gamma^{t}\,G_t\,\nabla_\theta\ln\pi(a_t\mid s_t,\theta_t)`),
+  rl('reinforce-baseline', 'REINFORCE with baseline', '带基线的 REINFORCE',
+    r`\theta_{t+1}=\theta_t+«1:\alpha»\,\big(G_t-«2:b(s_t)»\big)\,\nabla_\theta\ln\pi(a_t\mid s_t,\theta_t)`),
+  rl('pg-baseline', 'Policy gradient with baseline', '带基线的策略梯度',
+    r`\nabla_\theta J(\theta)=\mathbb{E}\Big[\nabla_\theta\ln\pi(A\mid S,\theta)\,\big(q_\pi(S,A)-«1:b(S)»\big)\Big]`),
+  rl('baseline-opt', 'Optimal baseline', '最优基线',
+    r`b^*(s)=\frac{\mathbb{E}_{A\sim\pi}\big[\|\nabla_\theta\ln\pi(A\mid s,\theta)\|^2\,q_\pi(s,A)\big]}{\mathbb{E}_{A\sim\pi}\big[\|\nabla_\theta\ln\pi(A\mid s,\theta)\|^2\big]}`),
+  rl('softmax-policy', 'Softmax policy', 'Softmax 策略',
+    r`\pi(a\mid s,\theta)=\frac{\exp\big(h(s,a,\theta)\big)}{\sum_{b\in\mathcal{A}}\exp\big(h(s,b,\theta)\big)}`),
+  rl('softmax-grad', 'Gradient of the log softmax policy', 'Softmax 策略的对数梯度',
+    r`\nabla_\theta \ln \pi(a\mid s,\theta)=\nabla_\theta h(s,a,\theta)-\sum_{b}\pi(b\mid s,\theta)\,\nabla_\theta h(s,b,\theta)`),
+  rl('avg-value', 'Average state value', '平均状态价值',
+    r`\bar v_\pi=\sum_{s\in\mathcal{S}} d(s)\,v_\pi(s)=\mathbb{E}_{S\sim d}\big[v_\pi(S)\big]`),
+  rl('avg-reward', 'Average one-step reward', '平均单步奖励',
+    r`\bar r_\pi=\sum_{s}d_\pi(s)\,r_\pi(s)=\lim_{n\to\infty}\frac{1}{n}\,\mathbb{E}\Big[\sum_{k=1}^{n}R_{t+k}\Big]`),
+  rl('qac-actor', 'Actor update (Q actor-critic)', 'Actor 更新（QAC）',
+    r`\theta_{t+1}=\theta_t+\alpha_\theta\,\nabla_\theta\ln\pi(a_t\mid s_t,\theta_t)\,q_t(s_t,a_t)`),
+  rl('a2c-actor', 'Actor update with advantage estimate', '用优势估计的 Actor 更新',
+    r`\theta_{t+1}=\theta_t+\alpha_\theta\,\nabla_\theta\ln\pi(a_t\mid s_t,\theta_t)\,«1:\hat A_t»`),
+  rl('actor-update', 'Actor update (advantage actor-critic)', 'Actor 更新（A2C）',
+    r`\theta_{t+1}=\theta_t+«1:\alpha_\theta»\,«2:\delta_t»\,\nabla_\theta\ln\pi(a_t\mid s_t,\theta_t)`),
+  rl('critic-update', 'Critic update (TD)', 'Critic 更新（TD）',
+    r`w_{t+1}=w_t+«1:\alpha_w»\,«2:\delta_t»\,\nabla_w v(s_t,w_t)`),
+  rl('critic-q', 'Critic update (SARSA, QAC)', 'Critic 更新（QAC，SARSA 式）',
+    r`w_{t+1}=w_t+\alpha_w\Big[r_{t+1}+\gamma\,q(s_{t+1},a_{t+1},w_t)-q(s_t,a_t,w_t)\Big]\nabla_w q(s_t,a_t,w_t)`),
+  rl('importance', 'Importance sampling', '重要性采样',
+    r`\mathbb{E}_{X\sim «1:p_0»}[f(X)]=\mathbb{E}_{X\sim «2:p_1»}\Big[\frac{«1»(X)}{«2»(X)}f(X)\Big]`),
+  rl('offpolicy-ac', 'Off-policy actor-critic gradient', '离策略 Actor-Critic 梯度',
+    r`\nabla_\theta J_\beta(\theta)\approx\mathbb{E}_{S\sim\rho^\beta,\,A\sim\beta}\Big[\frac{\pi(A\mid S,\theta)}{\beta(A\mid S)}\,\nabla_\theta\ln\pi(A\mid S,\theta)\,\big(q_\pi(S,A)-v_\pi(S)\big)\Big]`),
+  rl('dpg', 'Deterministic policy gradient', '确定性策略梯度',
+    r`\nabla_\theta J(\mu_\theta)=\mathbb{E}_{s\sim\rho^{\mu}}\Big[\nabla_\theta\mu_\theta(s)\,\nabla_a Q^{\mu}(s,a)\big|_{a=\mu_\theta(s)}\Big]`),
+  rl('dpg-offpolicy', 'Off-policy deterministic policy gradient', '离策略确定性策略梯度',
+    r`\nabla_\theta J_\beta(\mu_\theta)\approx\mathbb{E}_{s\sim\rho^{\beta}}\Big[\nabla_\theta\mu_\theta(s)\,\nabla_a Q^{\mu}(s,a)\big|_{a=\mu_\theta(s)}\Big]`),
+  rl('ddpg-target', 'DDPG critic target', 'DDPG Critic 目标值',
+    r`y_i=r_i+\gamma\,Q'\big(s_{i+1},\mu'(s_{i+1}\mid\theta^{\mu'})\,\big|\,\theta^{Q'}\big)`),
+  rl('ddpg-critic', 'DDPG critic loss', 'DDPG Critic 损失',
+    r`L(\theta^Q)=\frac{1}{N}\sum_{i=1}^{N}\big(y_i-Q(s_i,a_i\mid\theta^Q)\big)^2`),
+  rl('ddpg-actor', 'DDPG actor gradient', 'DDPG Actor 梯度',
+    r`\nabla_{\theta^\mu}J\approx\frac{1}{N}\sum_{i}\nabla_a Q(s,a\mid\theta^Q)\big|_{s=s_i,\,a=\mu(s_i)}\;\nabla_{\theta^\mu}\mu(s\mid\theta^\mu)\big|_{s=s_i}`),
+  rl('soft-update', 'Soft target update', '目标网络软更新',
+    r`«1:\theta'»\leftarrow«2:\tau»\,«3:\theta»+(1-«2»)\,«1»`),
+  rl('ou-noise', 'Ornstein–Uhlenbeck exploration noise', 'OU 探索噪声',
+    r`\mathrm{d}x_t=«1:\theta»\,(\mu-x_t)\,\mathrm{d}t+«2:\sigma»\,\mathrm{d}W_t`),
+  rl('perf-diff', 'Performance difference lemma', '性能差分引理',
+    r`\eta(\tilde\pi)=\eta(\pi)+\mathbb{E}_{\tau\sim\tilde\pi}\Big[\sum_{t=0}^{\infty}\gamma^t A_\pi(s_t,a_t)\Big]`),
+  rl('trpo-local', 'Local approximation L_pi', '局部近似 L_π',
+    r`L_\pi(\tilde\pi)=\eta(\pi)+\sum_{s}\rho_{\pi}(s)\sum_{a}\tilde\pi(a\mid s)\,A_\pi(s,a)`),
+  rl('trpo-surrogate', 'TRPO surrogate objective', 'TRPO 替代目标',
+    r`L_{\theta_{\text{old}}}(\theta)=\mathbb{E}_{s\sim\rho_{\theta_{\text{old}}},\,a\sim\pi_{\theta_{\text{old}}}}\Big[\frac{\pi_\theta(a\mid s)}{\pi_{\theta_{\text{old}}}(a\mid s)}\,A_{\theta_{\text{old}}}(s,a)\Big]`),
+  rl('trpo', 'TRPO constrained problem', 'TRPO 约束优化问题',
+    r`\max_\theta\ L_{\theta_{\text{old}}}(\theta)\qquad\text{s.t.}\quad \bar D_{KL}^{\rho_{\theta_{\text{old}}}}(\theta_{\text{old}},\theta)\le«1:\delta»`),
+  rl('trpo-bound', 'TRPO monotonic improvement bound', 'TRPO 单调改进下界',
+    r`\eta(\tilde\pi)\ge L_\pi(\tilde\pi)-C\,D_{KL}^{\max}(\pi,\tilde\pi),\qquad C=\frac{4\varepsilon\gamma}{(1-\gamma)^2}`),
+  rl('fisher', 'Fisher information matrix', 'Fisher 信息矩阵',
+    r`F=\mathbb{E}_{s\sim\rho_{\theta_k}}\mathbb{E}_{a\sim\pi_{\theta_k}}\Big[\nabla_\theta\ln\pi_\theta(a\mid s)\,\nabla_\theta\ln\pi_\theta(a\mid s)^\top\Big]_{\theta=\theta_k}`),
+  rl('npg', 'Natural gradient step', '自然梯度步',
+    r`\theta_{k+1}=\theta_k+\sqrt{\frac{2«1:\delta»}{g^\top F^{-1}g}}\;F^{-1}g`),
+  rl('trpo-linesearch', 'TRPO backtracking line search', 'TRPO 回溯线搜索',
+    r`\theta_{k+1}=\theta_k+\alpha^{j}\sqrt{\frac{2\delta}{g^\top x}}\;x,\qquad \alpha\in(0,1)`),
+  rl('ppo-ratio', 'PPO probability ratio', 'PPO 概率比',
+    r`r_t(\theta)=\frac{\pi_\theta(a_t\mid s_t)}{\pi_{\theta_{\text{old}}}(a_t\mid s_t)}`),
+  rl('ppo-clip', 'PPO clipped objective', 'PPO 截断目标',
+    r`L^{\mathrm{CLIP}}(\theta)=\hat{\mathbb{E}}_t\Big[\min\Big(r_t(\theta)\,\hat A_t,\ \operatorname{clip}\big(r_t(\theta),\,1-«1:\epsilon»,\,1+«1»\big)\,\hat A_t\Big)\Big]`),
+  rl('gae', 'Generalized advantage estimation', '广义优势估计（GAE）',
+    r`\hat A_t^{\mathrm{GAE}(\gamma,«1:\lambda»)}=\sum_{l=0}^{\infty}(\gamma«1»)^{l}\,\delta_{t+l},\qquad \delta_t=r_t+\gamma V(s_{t+1})-V(s_t)`),
+  rl('kimi-obj', 'Kimi k1.5 RL objective', 'Kimi k1.5 强化学习目标',
+    r`\max_\theta\ \mathbb{E}_{(x,y^*)\sim\mathcal D,\ (y,z)\sim\pi_\theta}\big[r(x,y,y^*)\big]`),
+  rl('kl-reg-rl', 'KL-regularized RL objective', 'KL 正则的强化学习目标',
+    r`\max_\theta\ \mathbb{E}_{(x,y^*)\sim\mathcal D}\Big[\mathbb{E}_{(y,z)\sim\pi_\theta}\big[r(x,y,y^*)\big]-«1:\tau»\,\mathrm{KL}\big(\pi_\theta(x)\,\|\,\pi_{\theta_i}(x)\big)\Big]`),
+  rl('kl-opt-policy', 'Optimal KL-regularized policy', 'KL 正则下的最优策略',
+    r`\pi^*(y,z\mid x)=\frac{\pi_{\theta_i}(y,z\mid x)\,\exp\big(r(x,y,y^*)/\tau\big)}{Z}`),
+  rl('kimi-loss', 'Kimi k1.5 surrogate loss', 'Kimi k1.5 替代损失',
+    r`L(\theta)=\mathbb{E}_{(x,y^*)\sim\mathcal D}\left[\mathbb{E}_{(y,z)\sim\pi_{\theta_i}}\left[\left(r(x,y,y^*)-\tau\log Z-\tau\log\frac{\pi_\theta(y,z\mid x)}{\pi_{\theta_i}(y,z\mid x)}\right)^{2}\right]\right]`),
+  rl('kimi-grad', 'Kimi k1.5 policy gradient', 'Kimi k1.5 策略梯度',
+    r`\frac1k\sum_{j=1}^{k}\Big[\nabla_\theta\log\pi_\theta(y_j,z_j\mid x)\,\big(r(x,y_j,y^*)-\bar r\big)-\frac{\tau}{2}\,\nabla_\theta\Big(\log\frac{\pi_\theta(y_j,z_j\mid x)}{\pi_{\theta_i}(y_j,z_j\mid x)}\Big)^{2}\Big]`),
+  rl('kimi-len', 'Kimi k1.5 length penalty', 'Kimi k1.5 长度惩罚',
+    r`\lambda=0.5-\frac{\mathrm{len}(i)-\mathrm{min\_len}}{\mathrm{max\_len}-\mathrm{min\_len}},\qquad \mathrm{len\_reward}(i)=\begin{cases}\lambda, & r(x,y_i,y^*)=1,\\[2pt] \min(0,\lambda), & r(x,y_i,y^*)=0.\end{cases}`),
+  rl('logz-approx', 'Log-partition estimate from samples', '由样本估计 log Z',
+    r`\tau\log Z\approx\tau\log\frac1k\sum_{j=1}^{k}\exp\big(r(x,y_j,y^*)/\tau\big)`),
+
+  // ── Deep learning and optimization ───────────────────────────────────────────────────────
+  ml('gd', 'Gradient descent step', '梯度下降一步',
+    r`\theta_{t+1}=\theta_t-«1:\eta»\,\nabla_\theta\mathcal{L}(\theta_t)`),
+  ml('adam', 'Adam update', 'Adam 更新',
+    r`m_t=\beta_1 m_{t-1}+(1-\beta_1)g_t,\quad v_t=\beta_2 v_{t-1}+(1-\beta_2)g_t^2,\quad \theta_t=\theta_{t-1}-\eta\,\frac{m_t/(1-\beta_1^t)}{\sqrt{v_t/(1-\beta_2^t)}+\epsilon}`),
+  ml('chain-rule', 'Chain rule', '链式法则',
+    r`\frac{\partial «1:o»}{\partial «3:x»}=\frac{\partial «1»}{\partial «2:y»}\cdot\frac{\partial «2»}{\partial «3»}`),
+  ml('jacobian', 'Jacobian matrix', '雅可比矩阵',
+    r`J=\frac{\partial \mathbf{y}}{\partial \mathbf{x}}=\begin{pmatrix}\dfrac{\partial y_1}{\partial x_1} & \cdots & \dfrac{\partial y_1}{\partial x_n}\\ \vdots & \ddots & \vdots\\ \dfrac{\partial y_m}{\partial x_1} & \cdots & \dfrac{\partial y_m}{\partial x_n}\end{pmatrix}`),
+  ml('vjp', 'Vector–Jacobian product', '向量–雅可比积',
+    r`\frac{\partial \ell}{\partial \mathbf{x}}=\frac{\partial \ell}{\partial \mathbf{y}}\,\frac{\partial \mathbf{y}}{\partial \mathbf{x}}=\mathbf{v}^\top J`),
+  ml('grad-avg', 'Data-parallel gradient averaging', '数据并行梯度平均',
+    r`\bar{g}=\frac{1}{«1:N»}\sum_{k=0}^{«1»-1}\nabla_\theta\mathcal{L}_k(\theta)`),
+  ml('allreduce', 'Ring all-reduce traffic', '环形 All-Reduce 通信量',
+    r`\text{Traffic}_{\text{per GPU}}=\frac{2(N-1)}{N}\,M`),
+  ml('conv2d', '2-D convolution', '二维卷积',
+    r`y[n,o,i,j]=b[o]+\sum_{c}\sum_{u}\sum_{v}W[o,c,u,v]\;x[n,\,c,\,s\,i+d\,u,\,s\,j+d\,v]`),
+  ml('dropout', 'Inverted dropout', '（反向缩放）Dropout',
+    r`m_i\sim\operatorname{Bernoulli}(1-«1:p»),\qquad y_i=\frac{m_i\,x_i}{1-«1»}`),
+  ml('batchnorm', 'Batch normalization', '批归一化',
+    r`\hat{x}=\frac{x-\mu_B}{\sqrt{\sigma_B^2+\epsilon}},\qquad y=\gamma\,\hat{x}+\beta`),
+  ml('ema', 'Exponential moving average', '指数滑动平均',
+    r`\hat{\mu}\leftarrow(1-«1:m»)\,\hat{\mu}+«1»\,«2:\mu_B»`),
+  ml('layernorm', 'Layer normalization', '层归一化',
+    r`\mathrm{LN}(\mathbf{x})=\gamma\odot\frac{\mathbf{x}-\mu}{\sqrt{\sigma^2+\epsilon}}+\beta`),
+  ml('attention', 'Scaled dot-product attention', '缩放点积注意力',
+    r`\operatorname{Attention}(Q,K,V)=\operatorname{softmax}\Big(\frac{QK^\top}{\sqrt{d_k}}\Big)V`),
+  ml('mse', 'Mean squared error', '均方误差',
+    r`\mathcal{L}_{\text{MSE}}=\frac{1}{«1:N»}\sum_{i=1}^{«1»}\big(y_i-\hat y_i\big)^2`),
+
+  // ── Probability and general tools ───────────────────────────────────────────────────────
+  g('kl', 'KL divergence', 'KL 散度',
+    r`D_{\mathrm{KL}}\big(«1:p»\,\|\,«2:q»\big)=\mathbb{E}_{x\sim «1»}\Big[\log\frac{«1»(x)}{«2»(x)}\Big]`),
+  g('kl-sum', 'KL divergence (sum)', 'KL 散度（求和形式）',
+    r`D_{\mathrm{KL}}(«1:P»\,\|\,«2:Q»)=\sum_{x}«1»(x)\log\frac{«1»(x)}{«2»(x)}`),
+  g('kl-gauss', 'KL between diagonal Gaussian and N(0, I)', '对角高斯与标准正态的 KL',
+    r`D_{\mathrm{KL}}\big(\mathcal{N}(\boldsymbol{\mu},\operatorname{diag}\boldsymbol{\sigma}^2)\,\|\,\mathcal{N}(\mathbf{0},\mathbf{I})\big)=\frac12\sum_{j}\big(\mu_j^2+\sigma_j^2-\ln\sigma_j^2-1\big)`),
+  g('gauss', 'Gaussian density', '高斯密度',
+    r`\mathcal{N}(x;«1:\mu»,«2:\sigma»^2)=\frac{1}{\sqrt{2\pi}\,«2»}\exp\Big(-\frac{(x-«1»)^2}{2«2»^2}\Big)`),
+  g('gauss-mv', 'Multivariate Gaussian density', '多元高斯密度',
+    r`\mathcal{N}(\mathbf{x};\boldsymbol{\mu},\boldsymbol{\Sigma})=\frac{1}{(2\pi)^{d/2}|\boldsymbol{\Sigma}|^{1/2}}\exp\Big(-\frac12(\mathbf{x}-\boldsymbol{\mu})^\top\boldsymbol{\Sigma}^{-1}(\mathbf{x}-\boldsymbol{\mu})\Big)`),
+  g('elbo', 'Evidence lower bound (ELBO)', '证据下界（ELBO）',
+    r`\log p_\theta(\mathbf{x})\ge\mathbb{E}_{q_\phi(\mathbf{z}\mid\mathbf{x})}\big[\log p_\theta(\mathbf{x}\mid\mathbf{z})\big]-D_{\mathrm{KL}}\big(q_\phi(\mathbf{z}\mid\mathbf{x})\,\|\,p(\mathbf{z})\big)`),
+  g('softmax', 'Softmax', 'Softmax 函数',
+    r`\operatorname{softmax}(\mathbf{z})_«1:i»=\frac{e^{z_«1»}}{\sum_{j=1}^{«2:K»}e^{z_j}}`),
+  g('cross-entropy', 'Cross-entropy', '交叉熵',
+    r`H(«1:p»,«2:q»)=-\sum_{x}«1»(x)\log «2»(x)`),
+  g('ce-loss', 'Cross-entropy loss (classification)', '分类交叉熵损失',
+    r`\mathcal{L}_{\text{CE}}=-\frac1N\sum_{i=1}^{N}\sum_{k=1}^{K}y_{ik}\log\hat p_{ik}`),
+  g('entropy', 'Entropy', '熵',
+    r`H(«1:X»)=-\sum_{x}p(x)\log p(x)`),
+  g('expect', 'Expectation', '期望',
+    r`\mathbb{E}_{«1:x\sim p»}\big[«2:f(x)»\big]`),
+  g('expect-int', 'Expectation as an integral', '期望的积分形式',
+    r`\mathbb{E}_{x\sim p}[f(x)]=\int p(x)\,f(x)\,\mathrm{d}x`),
+  g('var', 'Variance', '方差',
+    r`\operatorname{Var}(«1:X»)=\mathbb{E}\big[(«1»-\mathbb{E}[«1»])^2\big]=\mathbb{E}[«1»^2]-\mathbb{E}[«1»]^2`),
+  g('bayes', "Bayes' rule", '贝叶斯公式',
+    r`p(«1:z»\mid «2:x»)=\frac{p(«2»\mid «1»)\,p(«1»)}{p(«2»)}`),
+  g('argmin', 'arg min', 'arg min（最小值点）',
+    r`\operatorname*{arg\,min}_{«1:\theta»}\;«2:\mathcal{L}(\theta)»`),
+  g('argmax', 'arg max', 'arg max（最大值点）',
+    r`\operatorname*{arg\,max}_{«1:\theta»}\;«2:J(\theta)»`),
+  g('norm', 'Squared L2 norm', 'L2 范数的平方',
+    r`\big\|«1:\mathbf{x}»\big\|_2^2`),
+  g('sum', 'Sum', '求和',
+    r`\sum_{«1:i»=«2:1»}^{«3:N»}«0»`),
+  g('frac-partial', 'Partial derivative', '偏导数',
+    r`\frac{\partial «1:f»}{\partial «2:x»}`),
+  g('cases', 'Cases', '分段函数',
+    r`«1:f(x)»=\begin{cases}«2:a», & «3:x\ge 0»,\\ «4:b», & \text{otherwise}.\end{cases}`),
+  g('aligned', 'Aligned equations', '对齐的多行公式',
+    r`\begin{aligned}«1:a» &= «2:b»\\ &= «3:c»\end{aligned}`),
+  g('sigmoid', 'Sigmoid', 'Sigmoid 函数',
+    r`\sigma(«1:x»)=\frac{1}{1+e^{-«1»}}`),
+  g('jensen', "Jensen's inequality (concave log)", 'Jensen 不等式（对数）',
+    r`\log\mathbb{E}[«1:X»]\ge\mathbb{E}[\log «1»]`),
+];
+
+const STOP = /«(\d+)(?::([^«»]*))?»/g;
+
+/** The body in VS Code's snippet syntax: TeX escaped, tab stops as `${n:default}`. */
+export function toSnippetBody(body: string): string {
+  const esc = (s: string) => s.replace(/[\\$}]/g, (c) => '\\' + c);
+  let out = '';
+  let last = 0;
+  for (const m of body.matchAll(STOP)) {
+    out += esc(body.slice(last, m.index));
+    const n = m[1]!;
+    out += m[2] === undefined ? (n === '0' ? '$0' : `\${${n}}`) : `\${${n}:${esc(m[2])}}`;
+    last = m.index! + m[0].length;
+  }
+  return out + esc(body.slice(last));
+}
+
+/** The body with every tab stop replaced by its default (mirrors by their first default). */
+export function defaultText(body: string): string {
+  const defaults = new Map<string, string>();
+  for (const m of body.matchAll(STOP)) if (m[2] !== undefined && !defaults.has(m[1]!)) defaults.set(m[1]!, m[2]);
+  return body.replace(STOP, (_m, n: string, def?: string) => def ?? defaults.get(n) ?? '');
+}
+
+/** The contents of snippets/formulas.code-snippets. */
+export function snippetFile(formulas: readonly Formula[] = FORMULAS): Record<string, { prefix: string; body: string; description: string }> {
+  const out: Record<string, { prefix: string; body: string; description: string }> = {};
+  for (const f of formulas) {
+    out[`${f.en} (${f.prefix})`] = { prefix: f.prefix, body: toSnippetBody(f.body), description: `${f.en} · ${f.zh}` };
+  }
+  return out;
+}

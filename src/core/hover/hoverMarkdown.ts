@@ -1,0 +1,123 @@
+import type { KnowledgeBase } from '../kb/knowledgeBase';
+import type { KbEntry, KbLang } from '../kb/types';
+import { KB_LANGS } from '../kb/types';
+import type { NoteLink } from './noteIndex';
+import type { ExportNames } from './pythonResolver';
+
+/** Turns a note link into a link target (a command URI in VS Code, a path#Lnn in a terminal). */
+export type NoteLinkTarget = (link: NoteLink) => string;
+
+// The hover's own words follow the hover language, not VS Code's UI language: a reader may
+// run VS Code in English and still want the explanations in Chinese.
+const LABELS = {
+  zh: {
+    kinds: { module: '模块', class: '类', function: '函数', method: '方法', property: '属性', decorator: '装饰器', 'context-manager': '上下文管理器', parameter: '参数', constant: '常量', command: '命令' },
+    byName: '按方法名匹配：无法推断接收者的类型，这是知识库里唯一叫这个名字的条目。',
+    exports: '这个装饰器给被装饰的函数登记的公开名字',
+    v2: 'TF2 API',
+    v1: 'TF1 API',
+    none: '无（只给了 `v1=`，不进入 TF2 主 API）',
+    inTf2: '在 TF2 中为',
+    state: '参数与状态',
+    pitfalls: '易错点',
+    counterpart: '对应接口',
+    see: '相关',
+    example: '示例',
+    docs: '官方文档',
+    note: '笔记',
+    notes: '相关笔记',
+    noNotes: '工作区里还没有笔记提到它。',
+  },
+  en: {
+    kinds: { module: 'module', class: 'class', function: 'function', method: 'method', property: 'property', decorator: 'decorator', 'context-manager': 'context manager', parameter: 'parameter', constant: 'constant', command: 'command' },
+    byName: 'Matched by method name: the receiver’s type is not known, and this is the only entry with this name.',
+    exports: 'Public names this decorator registers for the function',
+    v2: 'TF2 API',
+    v1: 'TF1 API',
+    none: 'none (only `v1=` given: not in the TF2 main API)',
+    inTf2: 'in TF2 as',
+    state: 'Parameters and state',
+    pitfalls: 'Pitfalls',
+    counterpart: 'Counterpart',
+    see: 'See also',
+    example: 'Example',
+    docs: 'Official documentation',
+    note: 'Note',
+    notes: 'Notes',
+    noNotes: 'No note in the workspace mentions it yet.',
+  },
+} as const;
+
+const code = (s: string) => '`' + s.replace(/`/g, '\u02cb') + '`';
+const fence = (s: string) => '```python\n' + s.trimEnd() + '\n```';
+/** Link text must not break out of its brackets. */
+const linkText = (s: string) => s.replace(/([\\[\]])/g, '\\$1');
+
+export function noteLinkLabel(link: NoteLink, lang: KbLang): string {
+  const sep = lang === 'zh' ? '：' : ': ';
+  return `${LABELS[lang].note}${sep}${link.title}${link.section ? ` §${link.section}` : ''}`;
+}
+
+/** The public names, e.g. TF1 API: `tf.app.run` (in TF2 as `tf.compat.v1.app.run`). */
+export function exportLines(ex: ExportNames, lang: KbLang): string[] {
+  const L = LABELS[lang];
+  const v2 = ex.v2.length ? ex.v2.map((n) => code(`tf.${n}`)).join(', ') : L.none;
+  const v1 = ex.v1.map((n) => code(`tf.${n}`)).join(', ');
+  const compat = ex.v1.map((n) => code(`tf.compat.v1.${n}`)).join(', ');
+  const lines = [`**${L.exports}** (${code(ex.api)})`, '', `- ${L.v2}: ${v2}`];
+  if (ex.v1.length) lines.push(`- ${L.v1}: ${v1} (${L.inTf2} ${compat})`);
+  return lines;
+}
+
+function header(entry: KbEntry, lang: KbLang): string {
+  return `**${code(entry.name)}** · ${LABELS[lang].kinds[entry.kind]}`;
+}
+
+function body(entry: KbEntry, kb: KnowledgeBase, lang: KbLang): string[] {
+  const L = LABELS[lang];
+  const t = entry[lang];
+  const out = [t.summary, '', t.concept, ''];
+  if (t.state) out.push(`**${L.state}**: ${t.state}`, '');
+  out.push(`**${L.pitfalls}**`, '', ...t.pitfalls.map((p) => `- ${p}`), '');
+  const refs = (names: string[] | undefined) => (names ?? []).filter((n) => kb.get(n)).map(code).join(', ');
+  if (entry.counterparts?.length) out.push(`**${L.counterpart}**: ${refs(entry.counterparts)}`, '');
+  return out;
+}
+
+/** The hover: one entry in one language, the export names when on a decorator, and note links. */
+export function hoverMarkdown(
+  hit: { entry: KbEntry; byName: boolean; exports?: ExportNames },
+  kb: KnowledgeBase,
+  lang: KbLang,
+  notes: readonly NoteLink[],
+  target: NoteLinkTarget,
+): string {
+  const L = LABELS[lang];
+  const { entry } = hit;
+  const out = [header(entry, lang), '', fence(entry.signature), ''];
+  if (hit.byName) out.push(`*${L.byName}*`, '');
+  if (hit.exports) out.push(...exportLines(hit.exports, lang), '');
+  out.push(...body(entry, kb, lang));
+  out.push(`**${L.example}**`, '', fence(entry.example), '', `[${L.docs}](${entry.doc})`);
+  if (notes.length) {
+    out.push('', '---', '', ...notes.map((n) => `- [${linkText(noteLinkLabel(n, lang))}](${target(n)})`));
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The full entry for the Explain Symbol panel: both languages, related entries, every linked note. */
+export function explainMarkdown(entry: KbEntry, kb: KnowledgeBase, first: KbLang, notes: readonly NoteLink[], target: NoteLinkTarget): string {
+  const langs = [first, ...KB_LANGS.filter((l) => l !== first)];
+  const out = [`# ${code(entry.name)}`, '', fence(entry.signature), ''];
+  if (entry.aliases?.length) out.push(entry.aliases.map(code).join(' · '), '');
+  for (const lang of langs) {
+    const L = LABELS[lang];
+    out.push(`## ${lang === 'zh' ? '中文' : 'English'} · ${L.kinds[entry.kind]}`, '', ...body(entry, kb, lang));
+    if (entry.see?.length) out.push(`**${L.see}**: ${entry.see.map(code).join(', ')}`, '');
+  }
+  const L = LABELS[first];
+  out.push(`## ${L.example}`, '', fence(entry.example), '', `[${L.docs}](${entry.doc})`, '', `## ${L.notes}`, '');
+  if (notes.length) out.push(...notes.map((n) => `- [${linkText(noteLinkLabel(n, first))}](${target(n)})`));
+  else out.push(L.noNotes);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,177 @@
+import type { KnowledgeBase } from '../kb/knowledgeBase';
+import type { KbEntry } from '../kb/types';
+import { outlineNote, type NoteOutline } from './noteOutline';
+import type { PythonParser } from './pythonParser';
+import { PythonProgram, programMentions } from './pythonResolver';
+import { BlockScopes } from './pythonScopes';
+
+/** A place in a note where an API is discussed. */
+export interface NoteLink {
+  /** The note's key as given to `update` (a URI string in the extension, a path in the CLI). */
+  note: string;
+  /** The note's title (its first level-1 heading without Markdown, else its file name). */
+  title: string;
+  /** The section's heading, numbering removed; undefined for the note as a whole. */
+  section?: string;
+  /** 0-based line of that heading (0 for the whole note). */
+  line: number;
+}
+
+interface Section {
+  text: string;
+  line: number;
+}
+
+interface Mention {
+  /** Section whose heading names the API, if any (-1: the title). */
+  heading?: number;
+  /** Code mentions per section (-1: before the first section heading). */
+  counts: Map<number, number>;
+}
+
+interface IndexedNote {
+  title: string;
+  sections: Section[];
+  mentions: Map<string, Mention>;
+}
+
+/** Names readers use for modules without importing them in the prose: `nn.Conv2d`, `F.relu`. */
+const CONVENTIONAL: Record<string, string> = {
+  torch: 'torch', nn: 'torch.nn', F: 'torch.nn.functional', tf: 'tensorflow', dist: 'torch.distributed',
+  optim: 'torch.optim', functools: 'functools', DDP: 'torch.nn.parallel.DistributedDataParallel',
+};
+
+/** Plain text of a heading: no code ticks, emphasis, links or leading section numbers. */
+export function headingText(raw: string): string {
+  return raw
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/[`*]/g, '')
+    .replace(/^\d+(\.\d+)*\.?\s+/, '')
+    .trim();
+}
+
+/**
+ * Which notes talk about which APIs: the APIs their Python blocks use (resolved through the
+ * blocks' imports, as hovers are) and the ones their headings name in code spans.
+ * Updated one note at a time, so a change re-indexes only that note.
+ */
+export class NoteIndex {
+  private readonly notes = new Map<string, IndexedNote>();
+  /** entry name → notes mentioning it. */
+  private readonly byEntry = new Map<string, Set<string>>();
+
+  constructor(private readonly parser: PythonParser, private readonly kb: KnowledgeBase) {}
+
+  get size(): number {
+    return this.notes.size;
+  }
+
+  update(note: string, text: string, fallbackTitle = note): void {
+    this.remove(note);
+    const outline = outlineNote(text);
+    const indexed = this.index(outline, fallbackTitle);
+    this.notes.set(note, indexed);
+    for (const name of indexed.mentions.keys()) {
+      let set = this.byEntry.get(name);
+      if (!set) this.byEntry.set(name, (set = new Set()));
+      set.add(note);
+    }
+  }
+
+  remove(note: string): void {
+    const old = this.notes.get(note);
+    if (!old) return;
+    this.notes.delete(note);
+    for (const name of old.mentions.keys()) this.byEntry.get(name)?.delete(note);
+  }
+
+  /** Notes about `entry`, best first: those naming it in a heading, then by how often their code uses it. */
+  linksFor(entry: KbEntry, limit = 5): NoteLink[] {
+    const found: { link: NoteLink; score: number }[] = [];
+    for (const key of this.byEntry.get(entry.name) ?? []) {
+      const n = this.notes.get(key)!;
+      const m = n.mentions.get(entry.name)!;
+      let section = m.heading;
+      let total = 0;
+      if (section === undefined) {
+        let best = -1;
+        for (const [s, c] of m.counts) {
+          total += c;
+          if (c > best || (c === best && s < section!)) {
+            best = c;
+            section = s;
+          }
+        }
+      }
+      const sec = section !== undefined && section >= 0 ? n.sections[section] : undefined;
+      found.push({
+        link: { note: key, title: n.title, ...(sec ? { section: sec.text } : {}), line: sec?.line ?? 0 },
+        score: m.heading !== undefined ? 1e6 : total,
+      });
+    }
+    found.sort((a, b) => b.score - a.score || a.link.title.localeCompare(b.link.title));
+    return found.slice(0, limit).map((f) => f.link);
+  }
+
+  private index(outline: NoteOutline, fallbackTitle: string): IndexedNote {
+    const h1 = outline.headings.find((h) => h.level === 1);
+    const title = h1 ? headingText(h1.text) : fallbackTitle;
+    const sectionHeadings = outline.headings.filter((h) => h !== h1);
+    const sections = sectionHeadings.map((h) => ({ text: headingText(h.text), line: h.line }));
+    const mentions = new Map<string, Mention>();
+    const mention = (name: string): Mention => {
+      let m = mentions.get(name);
+      if (!m) mentions.set(name, (m = { counts: new Map() }));
+      return m;
+    };
+    const sectionOf = (line: number): number => {
+      let s = -1;
+      for (let i = 0; i < sections.length && sections[i]!.line <= line; i++) s = i;
+      return s;
+    };
+
+    const blocks: BlockScopes[] = [];
+    try {
+      outline.blocks.forEach((b, i) => blocks.push(new BlockScopes(this.parser.parse(b.text), i)));
+      const program = new PythonProgram(blocks, this.kb);
+      for (const { entry, block } of programMentions(program, this.kb)) {
+        const m = mention(entry.name);
+        const s = sectionOf(outline.blocks[block]!.firstLine);
+        m.counts.set(s, (m.counts.get(s) ?? 0) + 1);
+      }
+      const headed = h1 ? [{ h: h1, index: -1 }] : [];
+      sectionHeadings.forEach((h, index) => headed.push({ h, index }));
+      for (const { h, index } of headed) {
+        for (const span of h.text.matchAll(/`([^`]+)`/g)) {
+          const entry = this.headingEntry(span[1]!, program);
+          if (entry) {
+            const m = mention(entry.name);
+            if (m.heading === undefined) m.heading = index;
+          }
+        }
+      }
+    } finally {
+      for (const b of blocks) b.dispose();
+    }
+    return { title, sections, mentions };
+  }
+
+  /** The entry a heading's code span names: `F.conv2d`, `torch.no_grad()`, `@tf_export`, `detach()`. */
+  private headingEntry(span: string, program: PythonProgram): KbEntry | undefined {
+    const m = /^@?([A-Za-z_][\w.]*)(\(.*\))?$/.exec(span.trim());
+    if (!m) return undefined;
+    const parts = m[1]!.split('.').filter(Boolean);
+    if (parts.length > 1 || m[2] === undefined) {
+      const qualified = program.qualifyAtEnd(parts);
+      const viaImports = qualified ? this.kb.get(qualified) : undefined;
+      if (viaImports) return viaImports;
+      const conventional = CONVENTIONAL[parts[0]!];
+      if (conventional && parts.length > 1) {
+        const e = this.kb.get([conventional, ...parts.slice(1)].join('.'));
+        if (e) return e;
+      }
+    }
+    if (parts.length === 1) return this.kb.member(parts[0]!) ?? this.kb.byLastSegment(parts[0]!);
+    return undefined;
+  }
+}

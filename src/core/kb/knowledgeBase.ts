@@ -1,0 +1,142 @@
+import type { KbEntry, KbFile, KbLang } from './types';
+import { KB_LANGS } from './types';
+
+/** How an entry was found for a name. */
+export interface KbMatch {
+  entry: KbEntry;
+  /** True when only the last name segment matched (the receiver's type was unknown). */
+  byName: boolean;
+}
+
+/** Every entry, indexed by qualified name, alias and (for methods and properties) member name. */
+export class KnowledgeBase {
+  private readonly byQualified = new Map<string, KbEntry>();
+  /** Member name → the method/property entries that carry it; only unambiguous ones are used. */
+  private readonly byMember = new Map<string, KbEntry[]>();
+  private readonly areaOf = new Map<KbEntry, string>();
+  readonly entries: readonly KbEntry[];
+
+  constructor(files: readonly KbFile[]) {
+    const all: KbEntry[] = [];
+    for (const file of files) {
+      for (const e of file.entries) {
+        all.push(e);
+        this.areaOf.set(e, file.area);
+        for (const n of [e.name, ...(e.aliases ?? [])]) {
+          if (!this.byQualified.has(n)) this.byQualified.set(n, e);
+          if (e.kind === 'method' || e.kind === 'property') {
+            const member = n.slice(n.lastIndexOf('.') + 1);
+            const list = this.byMember.get(member) ?? [];
+            if (!list.includes(e)) list.push(e);
+            this.byMember.set(member, list);
+          }
+        }
+      }
+    }
+    this.entries = all;
+  }
+
+  get(qualifiedName: string): KbEntry | undefined {
+    return this.byQualified.get(qualifiedName);
+  }
+
+  area(entry: KbEntry): string {
+    return this.areaOf.get(entry) ?? '';
+  }
+
+  /** Is any entry named `prefix.…`? Lets the resolver stop early on unknown modules. */
+  hasPrefix(prefix: string): boolean {
+    if (this.byQualified.has(prefix)) return true;
+    for (const n of this.byQualified.keys()) if (n.startsWith(prefix + '.')) return true;
+    return false;
+  }
+
+  /** The single method/property entry with this member name, or undefined when none or several. */
+  member(name: string): KbEntry | undefined {
+    const list = this.byMember.get(name);
+    return list && list.length === 1 ? list[0] : undefined;
+  }
+
+  /** The single entry whose name ends in `.last` (a bare name in a heading: `tf_export`), if unique. */
+  byLastSegment(last: string): KbEntry | undefined {
+    let found: KbEntry | undefined;
+    for (const e of this.entries) {
+      if (e.name === last || e.name.endsWith('.' + last)) {
+        if (found) return undefined;
+        found = e;
+      }
+    }
+    return found;
+  }
+
+  /** The `parameter` entry for keyword `kw` of the callable `callee` (`retain_graph` of `backward`). */
+  parameter(callee: KbEntry, kw: string): KbEntry | undefined {
+    return this.entries.find((e) => e.kind === 'parameter' && e.name.endsWith('.' + kw) && (e.appliesTo ?? []).includes(callee.name));
+  }
+
+  /** Entries matching every word of `query` in their names, signature or summaries, best first. */
+  search(query: string, lang: KbLang, limit = 50): KbEntry[] {
+    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+    if (!words.length) return this.entries.slice(0, limit);
+    const scored: { e: KbEntry; score: number }[] = [];
+    for (const e of this.entries) {
+      const names = [e.name, ...(e.aliases ?? [])].join(' ').toLowerCase();
+      const text = `${e.signature} ${e[lang].summary}`.toLowerCase();
+      let score = 0;
+      for (const w of words) {
+        if (e.name.toLowerCase().endsWith('.' + w) || e.name.toLowerCase() === w) score += 10;
+        else if (names.includes(w)) score += 5;
+        else if (text.includes(w)) score += 1;
+        else {
+          score = -1;
+          break;
+        }
+      }
+      if (score > 0) scored.push({ e, score });
+    }
+    scored.sort((a, b) => b.score - a.score || a.e.name.length - b.e.name.length);
+    return scored.slice(0, limit).map((s) => s.e);
+  }
+
+  /**
+   * Problems that make an entry unfit to show: missing prose in a language, examples outside
+   * 2–5 lines, references that do not resolve, counterparts that do not point back.
+   */
+  validate(): string[] {
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    for (const e of this.entries) {
+      const where = e.name || '(unnamed)';
+      for (const n of [e.name, ...(e.aliases ?? [])]) {
+        if (seen.has(n)) problems.push(`${where}: name ${n} is used twice`);
+        seen.add(n);
+      }
+      if (!/^[A-Za-z_][\w.]*$/.test(e.name)) problems.push(`${where}: bad name`);
+      if (!e.signature.trim()) problems.push(`${where}: no signature`);
+      if (!/^https:\/\/\S+$/.test(e.doc)) problems.push(`${where}: doc is not an https URL`);
+      const lines = e.example.split('\n').filter((l) => l.trim());
+      if (lines.length < 2 || lines.length > 5) problems.push(`${where}: example has ${lines.length} lines (want 2–5)`);
+      for (const lang of KB_LANGS) {
+        const t = e[lang];
+        if (!t) {
+          problems.push(`${where}: no ${lang} text`);
+          continue;
+        }
+        if (!t.summary?.trim()) problems.push(`${where}: ${lang}.summary is empty`);
+        if (!t.concept?.trim()) problems.push(`${where}: ${lang}.concept is empty`);
+        if (!Array.isArray(t.pitfalls) || !t.pitfalls.length || t.pitfalls.some((p) => !p.trim())) problems.push(`${where}: ${lang}.pitfalls is empty`);
+        if (lang === 'zh' && !/[\u4e00-\u9fff]/.test(`${t.summary}${t.concept}`)) problems.push(`${where}: zh text has no Chinese`);
+        if (lang === 'en' && /[\u4e00-\u9fff]/.test(`${t.summary}${t.concept}${t.pitfalls.join('')}${t.state ?? ''}`)) problems.push(`${where}: en text has Chinese`);
+        if ((e.zh.state === undefined) !== (e.en.state === undefined)) problems.push(`${where}: state given in one language only`);
+      }
+      for (const ref of [...(e.counterparts ?? []), ...(e.see ?? []), ...(e.appliesTo ?? [])]) {
+        if (!this.get(ref)) problems.push(`${where}: reference ${ref} does not resolve`);
+      }
+      for (const c of e.counterparts ?? []) {
+        const other = this.get(c);
+        if (other && !(other.counterparts ?? []).some((n) => this.get(n) === e)) problems.push(`${where}: counterpart ${c} does not point back`);
+      }
+    }
+    return [...new Set(problems)];
+  }
+}

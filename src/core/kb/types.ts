@@ -1,0 +1,53 @@
+/** The two languages every knowledge-base entry is written in. */
+export type KbLang = 'zh' | 'en';
+export const KB_LANGS: readonly KbLang[] = ['zh', 'en'];
+
+/**
+ * What a name is. `method` and `property` entries live on objects whose type a hover usually
+ * cannot infer (`loss.backward()`), so they may also be matched by their last name segment.
+ */
+export type KbKind = 'module' | 'class' | 'function' | 'method' | 'property' | 'decorator' | 'context-manager' | 'parameter' | 'constant' | 'command';
+
+/** The prose of one entry in one language. */
+export interface KbText {
+  /** One sentence: what it is. */
+  summary: string;
+  /** The idea behind it, a short paragraph (Markdown, may use inline code). */
+  concept: string;
+  /** What parameters or state it holds, and what changes between train() and eval() (nn layers). */
+  state?: string;
+  /** Mistakes readers make with it; at least one. */
+  pitfalls: string[];
+}
+
+/** One API. Stored as JSON under kb/, one object per entry so a change reads well in a diff. */
+export interface KbEntry {
+  /** Canonical qualified name, as Python resolves it: `torch.nn.Conv2d`, `tensorflow.python.util.tf_export.tf_export`. */
+  name: string;
+  kind: KbKind;
+  /** Other qualified names bound to the same object (`torch.nn.modules.conv.Conv2d`). */
+  aliases?: string[];
+  /** The call signature as the official docs give it (or the attribute's form). */
+  signature: string;
+  /** The module ↔ functional counterparts; each must name this entry back. */
+  counterparts?: string[];
+  /** Related entries worth reading next; each must resolve. */
+  see?: string[];
+  /** For `parameter` entries: the callables whose keyword argument this is. */
+  appliesTo?: string[];
+  /** For export decorators: which API the names go to (`tensorflow`, `keras`, `estimator`). */
+  exportApi?: string;
+  /** A 2–5 line example (Python). */
+  example: string;
+  /** The official documentation page. */
+  doc: string;
+  zh: KbText;
+  en: KbText;
+}
+
+/** One data file under kb/. */
+export interface KbFile {
+  /** Short area name shown in search and counted in reports (`torch.nn`, `autograd`). */
+  area: string;
+  entries: KbEntry[];
+}

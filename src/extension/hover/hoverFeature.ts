@@ -1,0 +1,182 @@
+import * as vscode from 'vscode';
+import { bundledKnowledgeBase } from '../../core/kb/bundled';
+import type { KnowledgeBase } from '../../core/kb/knowledgeBase';
+import type { KbEntry, KbLang } from '../../core/kb/types';
+import { HoverEngine, type HoverDocument } from '../../core/hover/hoverEngine';
+import { explainMarkdown, hoverMarkdown, type NoteLinkTarget } from '../../core/hover/hoverMarkdown';
+import { NoteIndex, type NoteLink } from '../../core/hover/noteIndex';
+import { PythonParser } from '../../core/hover/pythonParser';
+import { wasmIn } from '../../core/hover/wasmPaths';
+import type { Logger } from '../logger';
+import { Disposable } from '../util/dispose';
+
+const OPEN_NOTE = 'mlNotes.openNoteAt';
+const EXPLAIN_SCHEME = 'ml-notes-explain';
+const SELECTOR: vscode.DocumentSelector = [{ language: 'python' }, { language: 'markdown', scheme: 'file' }, { language: 'markdown', scheme: 'untitled' }];
+
+/** `mlNotes.hover.language`: auto follows VS Code's display language. */
+export function hoverLanguage(): KbLang {
+  const setting = vscode.workspace.getConfiguration('mlNotes').get<string>('hover.language', 'auto');
+  if (setting === 'zh-cn') return 'zh';
+  if (setting === 'en') return 'en';
+  return vscode.env.language.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+}
+
+const noteTarget: NoteLinkTarget = (link) =>
+  `command:${OPEN_NOTE}?${encodeURIComponent(JSON.stringify([link.note, link.line]))}`;
+
+function asHoverDocument(doc: vscode.TextDocument): HoverDocument {
+  return { key: doc.uri.toString(), version: doc.version, text: doc.getText(), kind: doc.languageId === 'python' ? 'python' : 'markdown' };
+}
+
+/**
+ * Hovers in Python files and notes' Python blocks, the note index behind their links,
+ * "Explain Symbol" and the knowledge-base search. The parser loads asynchronously; hovers
+ * before it is ready return nothing rather than wait.
+ */
+class HoverFeature extends Disposable {
+  private engine: HoverEngine | undefined;
+  private notes: NoteIndex | undefined;
+  private readonly kb: KnowledgeBase = bundledKnowledgeBase();
+  private readonly explainDocs = new Map<string, string>();
+  private readonly explainChanged = this._register(new vscode.EventEmitter<vscode.Uri>());
+  private readonly pendingNotes = new Map<string, ReturnType<typeof setTimeout>>();
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly logger: Logger) {
+    super();
+    this._register(vscode.languages.registerHoverProvider(SELECTOR, { provideHover: (d, p, t) => this.provideHover(d, p, t) }));
+    this._register(vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, {
+      onDidChange: this.explainChanged.event,
+      provideTextDocumentContent: (uri) => this.explainDocs.get(uri.toString()) ?? '',
+    }));
+    this._register(vscode.commands.registerCommand(OPEN_NOTE, (uri: string, line: number) => this.openNote(uri, line)));
+    this._register(vscode.commands.registerCommand('mlNotes.explainSymbol', (name?: unknown) => this.explainSymbol(typeof name === 'string' ? name : undefined)));
+    this._register(vscode.commands.registerCommand('mlNotes.searchKnowledgeBase', () => this.search()));
+    this._register(vscode.workspace.onDidCloseTextDocument((d) => this.engine?.forget(d.uri.toString())));
+    this._register({ dispose: () => { for (const t of this.pendingNotes.values()) clearTimeout(t); } });
+    void this.start();
+  }
+
+  private async start(): Promise<void> {
+    try {
+      const parser = await PythonParser.load(wasmIn(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'wasm').fsPath));
+      if (this.isDisposed) return parser.dispose();
+      this.engine = new HoverEngine(parser, this.kb);
+      this.notes = new NoteIndex(parser, this.kb);
+      this._register({ dispose: () => { this.engine?.dispose(); parser.dispose(); } });
+      await this.indexWorkspace();
+    } catch (e) {
+      this.logger.error('hover: the Python parser failed to load', e);
+    }
+  }
+
+  private async indexWorkspace(): Promise<void> {
+    const watcher = this._register(vscode.workspace.createFileSystemWatcher('**/*.md'));
+    this._register(watcher.onDidCreate((u) => this.scheduleNote(u)));
+    this._register(watcher.onDidChange((u) => this.scheduleNote(u)));
+    this._register(watcher.onDidDelete((u) => this.notes?.remove(u.toString())));
+    // Unsaved edits re-index the open note too, so links follow what the reader sees.
+    this._register(vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.document.languageId === 'markdown' && e.document.uri.scheme === 'file') this.scheduleNote(e.document.uri, e.document);
+    }));
+    const t0 = Date.now();
+    const files = await vscode.workspace.findFiles('**/*.md', '**/{node_modules,.git,dist,out}/**', 5000);
+    for (const uri of files) {
+      if (this.isDisposed) return;
+      await this.indexNote(uri);
+    }
+    this.logger.info(`hover: indexed ${files.length} notes in ${Date.now() - t0} ms`);
+  }
+
+  private scheduleNote(uri: vscode.Uri, doc?: vscode.TextDocument): void {
+    const key = uri.toString();
+    clearTimeout(this.pendingNotes.get(key));
+    this.pendingNotes.set(key, setTimeout(() => {
+      this.pendingNotes.delete(key);
+      void this.indexNote(uri, doc);
+    }, 300));
+  }
+
+  private async indexNote(uri: vscode.Uri, doc?: vscode.TextDocument): Promise<void> {
+    try {
+      const text = doc ? doc.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+      this.notes?.update(uri.toString(), text, uri.path.slice(uri.path.lastIndexOf('/') + 1));
+    } catch (e) {
+      this.logger.warn(`hover: could not index ${uri.toString()}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): vscode.Hover | undefined {
+    if (!this.engine || token.isCancellationRequested) return undefined;
+    if (!vscode.workspace.getConfiguration('mlNotes').get<boolean>('hover.enabled', true)) return undefined;
+    try {
+      const hit = this.engine.hoverAt(asHoverDocument(doc), pos.line, pos.character);
+      if (!hit) return undefined;
+      const md = new vscode.MarkdownString(hoverMarkdown(hit, this.kb, hoverLanguage(), this.linksFor(hit.entry), noteTarget));
+      md.isTrusted = { enabledCommands: [OPEN_NOTE] };
+      md.supportThemeIcons = false;
+      const r = hit.range;
+      return new vscode.Hover(md, new vscode.Range(r.startLine, r.startCol, r.endLine, r.endCol));
+    } catch (e) {
+      this.logger.error('hover failed', e);
+      return undefined;
+    }
+  }
+
+  private linksFor(entry: KbEntry, limit?: number): NoteLink[] {
+    return this.notes?.linksFor(entry, limit) ?? [];
+  }
+
+  private async openNote(uri: string, line: number): Promise<void> {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
+    const pos = new vscode.Position(Math.max(0, line), 0);
+    await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos) });
+  }
+
+  /** The entry at the active editor's cursor, or one picked from the search. */
+  private async explainSymbol(name?: string): Promise<void> {
+    let entry = name ? this.kb.get(name) : undefined;
+    const editor = vscode.window.activeTextEditor;
+    if (!entry && !name && editor && this.engine && (editor.document.languageId === 'python' || editor.document.languageId === 'markdown')) {
+      entry = this.engine.hoverAt(asHoverDocument(editor.document), editor.selection.active.line, editor.selection.active.character)?.entry;
+    }
+    entry ??= await this.pick();
+    if (entry) await this.showEntry(entry);
+  }
+
+  private async search(): Promise<void> {
+    const entry = await this.pick();
+    if (entry) await this.showEntry(entry);
+  }
+
+  private async pick(): Promise<KbEntry | undefined> {
+    const lang = hoverLanguage();
+    type Item = vscode.QuickPickItem & { entry: KbEntry };
+    const items: Item[] = this.kb.entries.map((e) => ({ label: e.name, description: e[lang].summary, detail: e.signature, entry: e }));
+    const picked = await vscode.window.showQuickPick(items, {
+      placeHolder: vscode.l10n.t('Search the ML knowledge base (name, signature or summary)'),
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
+    return picked?.entry;
+  }
+
+  private async showEntry(entry: KbEntry): Promise<void> {
+    const uri = vscode.Uri.from({ scheme: EXPLAIN_SCHEME, path: `/${entry.name}.md` });
+    this.explainDocs.set(uri.toString(), explainMarkdown(entry, this.kb, hoverLanguage(), this.linksFor(entry, 1000), noteTarget));
+    this.explainChanged.fire(uri);
+    try {
+      await vscode.commands.executeCommand('markdown.showPreviewToSide', uri);
+    } catch (e) {
+      // Without the built-in Markdown extension, the Markdown source still reads well.
+      this.logger.warn(`hover: markdown preview unavailable: ${e instanceof Error ? e.message : String(e)}`);
+      const doc = await vscode.workspace.openTextDocument(uri);
+      await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    }
+  }
+}
+
+/** Registers hovers, the note index, "Explain Symbol" and the knowledge-base search. */
+export function registerHover(context: vscode.ExtensionContext, logger: Logger): vscode.Disposable {
+  return new HoverFeature(context, logger);
+}
