@@ -6,7 +6,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { withVSCode, waitFor, type VSCode } from './harness';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findSnippets } from '../../src/core/snippets/snippets';
+import { withVSCode, waitFor, REPO, type VSCode } from './harness';
 
 const T = { timeout: 240_000 };
 const PY = process.env['MLNOTES_TEST_PYTHON'] ?? '/usr/bin/python3';
@@ -102,6 +105,28 @@ test('run a TensorFlow.js snippet from its CodeLens: output, metrics and a plot 
     assert.match(text, /wasm/);
     assert.match(text, /loss/);
     await vs.screenshot('runner-tfjs');
+  });
+});
+
+test('a sample note: run its diffusion snippet from the CodeLens and see the output stream and plots in the preview', T, async () => {
+  const note = readFileSync(join(REPO, 'notes', '01-edm-unified-diffusion.md'), 'utf8');
+  const snippet = findSnippets(note).find((s) => s.id === 'edm-samplers');
+  assert.ok(snippet, 'the EDM note has its sampler snippet');
+  await withVSCode({ name: 'runner-sample-note', files: { '01-edm-unified-diffusion.md': note } }, async (vs) => {
+    await vs.openFile('01-edm-unified-diffusion.md');
+    await vs.runCommand('ML Notes: Open Preview to the Side');
+    await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
+    await vs.focusEditor(vs.editorOf('01-edm-unified-diffusion.md'));
+    await gotoLine(vs, snippet.fenceLine + 1);
+    await clickLens(vs, snippet.fenceLine + 1, /Run$/);
+    await confirmRunIfAsked(vs);
+    // Streaming: text shows while the run is still going or right after.
+    await waitFor('streamed text', async () => /σ_i/.test(await vs.evalInWebview<string>(`document.querySelector('.mln-output')?.innerText ?? ''`)), 90_000);
+    await waitFor('two plots', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="succeeded"] img.mln-plot').length`)) === 2, 120_000);
+    const text = await vs.evalInWebview<string>(`document.querySelector('.mln-output').innerText`);
+    assert.match(text, /NFE=71/);
+    await vs.evalInWebview(`document.querySelector('.mln-output').scrollIntoView()`);
+    await vs.screenshot('runner-sample-note');
   });
 });
 
