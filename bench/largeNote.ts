@@ -40,7 +40,7 @@ export function makeLargeNote(targetLines = 8000): string {
       'loss.backward()',
       '```',
       '',
-      `> 注意：价格是$5，数量是$10 不是公式；但$\\beta_{${i}}$是。`,
+      `> 注意：价格是$5，数量是$10 不是公式；但$\\beta_{${i}}$与$\\bar{\\alpha}_{${i}}=\\prod_{s\\le ${i}}\\alpha_s$是。`,
       '',
     );
   }
