@@ -204,6 +204,10 @@ describe('equation numbers', () => {
     assert.equal(doc.diagnostics.length, 0);
     assert.ok(html.includes('>(2)</a>'));
   });
+  it('a \\label mentioned in a code span does not shift the numbers', () => {
+    const html = renderHtml('用 `\\label{…}` 编号。\n\n$$ x \\label{only} $$\n\n见\\eqref{only}');
+    assert.ok(html.includes('>(1)</a>'));
+  });
   it('an unknown label shows ?? like LaTeX', () => {
     assert.ok(renderHtml('见\\eqref{nope}').includes('(??)'));
   });

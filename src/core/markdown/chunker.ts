@@ -96,7 +96,9 @@ export function scanLabels(text: string): string[] {
   const out: string[] = [];
   forEachLine(text, (line, fence) => {
     if ((fence === undefined || fence === 'math') && line.includes('\\label{')) {
-      for (const l of line.matchAll(/\\label\{([^{}]*)\}/g)) out.push(l[1]!);
+      // `\label{…}` written about in a code span is not a label.
+      const text = fence === 'math' ? line : line.replace(/(`+)[^`]*?\1/g, '');
+      for (const l of text.matchAll(/\\label\{([^{}]*)\}/g)) out.push(l[1]!);
     }
   });
   return out;
