@@ -77,9 +77,22 @@ export class OutputCollector {
         this.output.items.push({ kind: 'image', mime: e.mime, data: e.data, title: e.title });
         break;
       case 'error':
-        this.output.items.push({ kind: 'error', message: e.message, stack: e.stack, line: e.line === undefined ? undefined : this.mapLine(e.line) });
+        this.output.items.push({ kind: 'error', message: e.message, stack: e.stack && this.noteLines(e.stack), line: e.line === undefined ? undefined : this.mapLine(e.line) });
         break;
     }
+  }
+
+  /** Stack frames in the snippet (`snippet.ts:12:5`, `"<snippet>", line 12`) point at note lines instead. */
+  private noteLines(stack: string): string {
+    return stack
+      .replace(/snippet\.ts:(\d+)/g, (m, n: string) => {
+        const line = this.mapLine(Number(n));
+        return line === undefined ? m : `note line ${line}`;
+      })
+      .replace(/"<snippet>", line (\d+)/g, (m, n: string) => {
+        const line = this.mapLine(Number(n));
+        return line === undefined ? m : `note line ${line}`;
+      });
   }
 
   finish(result: RunResult): SnippetOutput {
