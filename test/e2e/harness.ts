@@ -88,6 +88,11 @@ export interface LaunchOptions {
    * bar shows "Restricted Mode". Default false: trust is disabled, everything is trusted.
    */
   untrusted?: boolean;
+  /**
+   * Extra `payload` entries for the workbench URL, e.g. `[['extensionDevelopmentPath', uri],
+   * ['extensionTestsPath', uri]]` to run tests inside the real extension host.
+   */
+  payload?: Array<[string, string]>;
   /** Browser viewport. */
   viewport?: { width: number; height: number };
 }
@@ -347,7 +352,7 @@ export async function launch(opts: LaunchOptions): Promise<VSCode> {
       if (m.type() === 'error' || m.type() === 'warning') logLine(`[browser ${m.type()}] ${m.text()}`);
     });
     page.on('pageerror', (e) => logLine(`[browser pageerror] ${e.message}`));
-    const url = `${base}/?folder=${encodeURIComponent(workspace)}`;
+    const url = `${base}/?folder=${encodeURIComponent(workspace)}` + (opts.payload ? `&payload=${encodeURIComponent(JSON.stringify(opts.payload))}` : '');
     await page.goto(url);
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
     // The explorer shows the workspace once the remote connection and file service are up.
