@@ -314,3 +314,39 @@ test('screenshot of the sample note preview', T, async () => {
     assert.deepEqual(errors, [], `${SAMPLE} renders without KaTeX errors`);
   });
 });
+
+// A 2x2 PNG (red), for the relative-image check.
+const PNG_2X2 = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+
+test('relative images load, links open notes, double-click jumps to the line, and the preview survives a reload', T, async () => {
+  const note = ['# 链接与图片', '', '![小图](img/dot.png)', '', '见[另一篇笔记](other.md#第二节)。', '', '第三段：双击我。', ''].join('\n');
+  const other = ['# 另一篇', '', '正文', '', '## 第二节', '', '这里。', ''].join('\n');
+  await withVSCode({ name: 'preview-links', files: { 'links.md': note, 'other.md': other } }, async (vs) => {
+    fs.mkdirSync(path.join(vs.workspace, 'img'), { recursive: true });
+    fs.writeFileSync(path.join(vs.workspace, 'img', 'dot.png'), PNG_2X2);
+    await openPreview(vs, 'links.md');
+    await waitFor('the relative image decoded', () => vs.evalInWebview<boolean>(`(() => { const i = document.querySelector('#mln-root img'); return !!i && i.complete && i.naturalWidth === 2; })()`), 20_000);
+
+    // Double-click a paragraph: the editor's cursor moves to its line (1-based line 7).
+    const frame = await vs.webviewFrame('#mln-root .mln-chunk');
+    await frame.locator('#mln-root p', { hasText: '双击我' }).dblclick();
+    await waitFor('cursor on line 7', async () => /Ln 7,/.test((await vs.page.locator('.statusbar-item[id="status.editor.selection"]').textContent()) ?? ''), 15_000);
+
+    // A link to another note opens it in the editor, at the heading.
+    await frame.locator('#mln-root a', { hasText: '另一篇笔记' }).click();
+    await waitFor('other.md opened', async () => (await vs.page.locator('.tabs-container .tab.active[data-resource-name="other.md"]').count()) > 0, 15_000);
+    await waitFor('cursor at the heading', async () => /Ln 5,/.test((await vs.page.locator('.statusbar-item[id="status.editor.selection"]').textContent()) ?? ''), 15_000);
+
+    // Reload the window: the serializer brings the preview back, rendered.
+    await vs.page.reload();
+    await vs.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    await waitFor('preview restored after reload', async () => {
+      try {
+        const f = await vs.webviewFrame('#mln-root .mln-chunk', 2_000);
+        return await f.evaluate(() => document.getElementById('mln-root')!.textContent!.includes('链接与图片') || document.getElementById('mln-root')!.textContent!.includes('另一篇'));
+      } catch {
+        return false;
+      }
+    }, 60_000, 500);
+  });
+});
