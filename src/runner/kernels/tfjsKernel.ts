@@ -72,6 +72,7 @@ async function loadBackend(preference: string): Promise<{ tf: Tf; backend: strin
     }
   }
   await tf.setBackend('cpu');
+  quietCpuBanner(tf.engine().findBackend('cpu'));
   await tf.ready();
   return { tf, backend: 'cpu', device: 'CPU (JavaScript)', detail: tried.length ? tried.join('; ') : undefined };
 }
@@ -95,6 +96,7 @@ interface TensorInfoLike {
 function borrowCpuKernels(tf: Tf): string[] {
   const cpu = tf.engine().findBackend('cpu') as unknown as BackendLike | null;
   if (!cpu) return [];
+  quietCpuBanner(cpu);
   const borrowed: string[] = [];
   for (const k of tf.getKernelsForBackend('cpu')) {
     if (tf.getKernel(k.kernelName, 'wasm')) continue;
@@ -126,6 +128,14 @@ function borrowCpuKernels(tf: Tf): string[] {
     borrowed.push(k.kernelName);
   }
   return borrowed;
+}
+
+/**
+ * The cpu backend prints an "install tfjs-node" banner on first use; the runner already reports
+ * the backend and how to get a native one, so the banner would only clutter the snippet's output.
+ */
+function quietCpuBanner(cpu: unknown): void {
+  if (cpu && typeof cpu === 'object' && 'firstUse' in cpu) (cpu as { firstUse: boolean }).firstUse = false;
 }
 
 /** Line of the first stack frame inside the snippet. */
