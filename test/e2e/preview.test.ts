@@ -337,7 +337,10 @@ test('relative images load, links open notes, double-click jumps to the line, an
     await waitFor('other.md opened', async () => (await vs.page.locator('.tabs-container .tab.active[data-resource-name="other.md"]').count()) > 0, 15_000);
     await waitFor('cursor at the heading', async () => /Ln 5,/.test((await vs.page.locator('.statusbar-item[id="status.editor.selection"]').textContent()) ?? ''), 15_000);
 
-    // Reload the window: the serializer brings the preview back, rendered.
+    // Reload the window: the serializer brings the preview back, rendered. VS Code in a browser
+    // persists its editor layout every 5 s (no async work is allowed at unload), so let one
+    // flush happen first; otherwise the reload may restore an older layout without the preview.
+    await new Promise((r) => setTimeout(r, 7000));
     await vs.page.reload();
     await vs.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
     await waitFor('preview restored after reload', async () => {
