@@ -40,6 +40,11 @@ export class OutputStore extends Disposable {
     return p;
   }
 
+  /** Keys with an output, from memory (empty until the note's outputs were loaded). */
+  keysInMemory(note: vscode.Uri): string[] {
+    return [...(this.notes.get(note.toString())?.keys() ?? [])];
+  }
+
   /** Records (or updates in place) one snippet's output; saving is debounced. */
   async set(note: vscode.Uri, output: SnippetOutput): Promise<void> {
     const map = (await this.get(note)) as Map<string, SnippetOutput>;

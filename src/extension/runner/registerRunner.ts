@@ -13,11 +13,22 @@ import { RunnerService } from './runnerService';
 class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
   private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly outputKeys = new Map<string, string>();
 
   constructor(private readonly runner: RunnerService, private readonly outputs: OutputStore) {
     super();
     this._register(runner.onDidChangeRuns(() => this.changed.fire()));
-    this._register(outputs.onDidChange(() => this.changed.fire()));
+    // WARNING: a running snippet updates its output several times a second. Refreshing the lenses
+    // on each update would keep restarting VS Code's CodeLens debounce and starve the refresh
+    // (the Stop lens would never show); only a change in which blocks have output matters here.
+    this._register(
+      outputs.onDidChange((uri) => {
+        const sig = outputs.keysInMemory(uri).sort().join('\u0000');
+        if (this.outputKeys.get(uri.toString()) === sig) return;
+        this.outputKeys.set(uri.toString(), sig);
+        this.changed.fire();
+      }),
+    );
     this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()));
   }
 
