@@ -86,7 +86,14 @@ test('LaTeX completion inside $…$ offers \\varepsilon (from KaTeX) and inserts
     for (let i = 0; i < '$ 结束'.length; i++) await page.keyboard.press('ArrowLeft');
     await page.keyboard.type('\\varep', { delay: 60 });
     const row = suggestRows.filter({ hasText: '\\varepsilon' }).first();
-    await row.waitFor({ state: 'visible', timeout: 15_000 });
+    // `\` opens the list as the user types; on a loaded machine the widget can miss that moment,
+    // so ask again explicitly (Ctrl+Space) the way a user would.
+    try {
+      await row.waitFor({ state: 'visible', timeout: 5_000 });
+    } catch {
+      await page.keyboard.press('Control+Space');
+      await row.waitFor({ state: 'visible', timeout: 15_000 });
+    }
     assert.match((await row.textContent()) ?? '', /ε/, 'the row shows the rendered symbol');
     await vs.screenshot('formulas-completion');
     await page.keyboard.press('Tab');
