@@ -202,9 +202,16 @@ test('editor and preview scroll in sync', T, async () => {
     const shown = await previewVisibleLines();
     assert.ok(shown.length > 0, 'preview shows some blocks');
     const previewTop = Math.min(...shown) + 1;
-    assert.ok(previewTop >= ed2.first - 40 && previewTop <= ed2.last + 40,
-      `editor shows lines ${ed2.first}-${ed2.last}, near the preview's top line ${previewTop}`);
-    console.log(`scroll sync: editor end -> preview scrollTop ${top0} -> ${top1}; preview wheel up -> ${top2}, editor lines ${ed1.first}-${ed1.last} -> ${ed2.first}-${ed2.last}`);
+    // The editor follows the last wheel events a moment later (the preview reports its scroll
+    // position at most every 50 ms): wait for it to settle near the preview's top line.
+    let edNow = ed2;
+    await waitFor(`editor near the preview's top line ${previewTop}`, async () => {
+      edNow = await vs.visibleLines(editor);
+      return previewTop >= edNow.first - 40 && previewTop <= edNow.last + 40;
+    }, 10_000).catch(() => undefined);
+    assert.ok(previewTop >= edNow.first - 40 && previewTop <= edNow.last + 40,
+      `editor shows lines ${edNow.first}-${edNow.last}, near the preview's top line ${previewTop}`);
+    console.log(`scroll sync: editor end -> preview scrollTop ${top0} -> ${top1}; preview wheel up -> ${top2}, editor lines ${ed1.first}-${ed1.last} -> ${edNow.first}-${edNow.last}`);
   });
 });
 
