@@ -69,24 +69,24 @@ export function mathPlugin(md: MarkdownIt.MarkdownIt, options: MathPluginOptions
     const env = state.env as MathEnv;
     if (!env.mlnSink) env.mlnSink = defaultSink(engine, state.tokens, options.macros);
   });
-  const sinkOf = (rawEnv: unknown, _tokens: Token[]): MathSink => {
+  const sinkOf = (rawEnv: unknown): MathSink => {
     const env = (rawEnv ?? {}) as MathEnv;
     return env.mlnSink ?? (env.mlnSink = defaultSink(engine, [], options.macros));
   };
 
   md.renderer.rules['math_inline'] = (tokens, idx, _o, env) =>
-    sinkOf(env, tokens).math(tokens[idx]!.content, false, (tokens[idx]!.meta as { line: number }).line);
+    sinkOf(env).math(tokens[idx]!.content, false, (tokens[idx]!.meta as { line: number }).line);
   md.renderer.rules['math_inline_display'] = (tokens, idx, _o, env) =>
-    sinkOf(env, tokens).math(tokens[idx]!.content, true, (tokens[idx]!.meta as { line: number }).line);
+    sinkOf(env).math(tokens[idx]!.content, true, (tokens[idx]!.meta as { line: number }).line);
   md.renderer.rules['math_block'] = (tokens, idx, _o, env, slf) => {
     const tok = tokens[idx]!;
     const line = tok.map ? tok.map[0] : 0;
-    return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env, tokens).math(tok.content, true, line)}</div>\n`;
+    return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env).math(tok.content, true, line)}</div>\n`;
   };
   md.renderer.rules['mln_ref'] = (tokens, idx, _o, env) => {
     const tok = tokens[idx]!;
     const [kind, label] = tok.content.split('\u0000') as ['eqref' | 'ref', string];
-    return `<a class="mln-eqref" href="#${escapeHtml(labelAnchor(label))}">${escapeHtml(sinkOf(env, tokens).ref(kind, label))}</a>`;
+    return `<a class="mln-eqref" href="#${escapeHtml(labelAnchor(label))}">${escapeHtml(sinkOf(env).ref(kind, label))}</a>`;
   };
 
   // ```math fences are display math; everything else keeps its renderer.
@@ -95,7 +95,7 @@ export function mathPlugin(md: MarkdownIt.MarkdownIt, options: MathPluginOptions
     const tok = tokens[idx]!;
     if (tok.info.trim().split(/\s+/)[0] === 'math') {
       const line = tok.map ? tok.map[0] + 1 : 0;
-      return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env, tokens).math(tok.content, true, line)}</div>\n`;
+      return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env).math(tok.content, true, line)}</div>\n`;
     }
     return fence(tokens, idx, opts, env, slf);
   };
@@ -113,7 +113,7 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
   const rest = first.slice(delimLen);
   let closeLine = -1;
   let content: string;
-  const sameLineClose = open.kind === 'env' ? closesEnv(open, first, 0) : blockMathCloses(open, rest);
+  const sameLineClose = open.kind === 'env' ? closesEnv(open, first) : blockMathCloses(open, rest);
   // `$$a$$ and more` is display math inside a paragraph, handled by the inline rule.
   if (open.kind !== 'env' && sameLineClose < 0 && rest.includes(open.kind === '$$' ? '$$' : '\\]')) return false;
   if (sameLineClose >= 0 && (open.kind === 'env' || rest.trim().length > 2)) {
@@ -131,7 +131,7 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
       if (text.trim() === '') break;
       if (open.kind === 'env') {
         depth += envDepthDelta(open, text);
-        if (depth <= 0 && closesEnv(open, text, 0) >= 0) {
+        if (depth <= 0 && closesEnv(open, text) >= 0) {
           closeLine = next;
           break;
         }
@@ -167,7 +167,7 @@ function envDepthDelta(open: BlockOpen, text: string): number {
   return b - e;
 }
 
-function closesEnv(open: BlockOpen, text: string, _from: number): number {
+function closesEnv(open: BlockOpen, text: string): number {
   if (envDepthDelta(open, text) > 0) return -1;
   return blockMathCloses(open, text);
 }

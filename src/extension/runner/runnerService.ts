@@ -163,10 +163,16 @@ export class RunnerService extends Disposable {
     await Promise.all([...this.runs.values()].map((r) => r.started.process?.cancel()));
   }
 
+  /** Metric points already charted per output: live updates redraw only when new ones arrived. */
+  private readonly chartedPoints = new WeakMap<SnippetOutput, number>();
+
   private async publish(note: vscode.Uri, output: SnippetOutput): Promise<void> {
     await drawPlots(output, this.plot);
-    const specs = metricPlots(output);
-    if (specs.length) output.metricSvgs = await Promise.all(specs.map((s) => this.plot(s).catch(() => '')));
+    const points = Object.values(output.metrics).reduce((n, s) => n + s.length, 0);
+    if (points !== (this.chartedPoints.get(output) ?? 0)) {
+      this.chartedPoints.set(output, points);
+      output.metricSvgs = await Promise.all(metricPlots(output).map((s) => this.plot(s).catch(() => '')));
+    }
     await this.outputs.set(note, output);
   }
 
