@@ -4,6 +4,7 @@ import { standaloneHtml, type AssetSource } from '../core/export/standaloneHtml'
 import { renderOptions } from './config';
 import { insertOutputs } from '../runner/outputs';
 import type { Logger } from './logger';
+import { offerExported, type ExportMessageHost } from './exportMessage';
 
 /**
  * "Export Note to HTML": a standalone file beside the note that renders offline. An existing
@@ -47,8 +48,18 @@ export async function exportNoteToHtml(
   const html = standaloneHtml({ title: document.uri.path.split('/').pop() ?? 'note', body, assets: await mediaAssets(context) });
   await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(html));
   logger.info(`exported ${document.uri.toString()} -> ${target.toString()} (${doc.stats.formulas} formulas, ${doc.stats.katexErrors} errors)`);
-  void vscode.window.showInformationMessage(vscode.l10n.t('Exported to {0}', vscode.workspace.asRelativePath(target)));
+  offerExported(exportMessageHost(target), target, vscode.workspace.asRelativePath(target)).then(undefined, (e: unknown) => logger.error('export: could not open the exported file', e));
   return target;
+}
+
+function exportMessageHost(target: vscode.Uri): ExportMessageHost<vscode.Uri> {
+  return {
+    local: target.scheme === 'file' && vscode.env.remoteName === undefined && vscode.env.uiKind === vscode.UIKind.Desktop,
+    t: (message, ...args) => vscode.l10n.t(message, ...args),
+    showInformationMessage: (message, ...items) => vscode.window.showInformationMessage(message, ...items),
+    openExternal: (uri) => vscode.env.openExternal(uri),
+    executeCommand: (command, uri) => vscode.commands.executeCommand(command, uri),
+  };
 }
 
 async function exists(uri: vscode.Uri): Promise<boolean> {
