@@ -8,10 +8,10 @@ import { NoteIndex, type NoteLink } from '../../core/hover/noteIndex';
 import { PythonParser } from '../../core/hover/pythonParser';
 import { wasmIn } from '../../core/hover/wasmPaths';
 import type { Logger } from '../logger';
+import { ExplainView } from './explainView';
 import { Disposable } from '../util/dispose';
 
 const OPEN_NOTE = 'mlNotes.openNoteAt';
-const EXPLAIN_SCHEME = 'ml-notes-explain';
 const SELECTOR: vscode.DocumentSelector = [{ language: 'python' }, { language: 'markdown', scheme: 'file' }, { language: 'markdown', scheme: 'untitled' }];
 
 /** `mlNotes.hover.language`: auto follows VS Code's display language. */
@@ -38,17 +38,13 @@ class HoverFeature extends Disposable {
   private engine: HoverEngine | undefined;
   private notes: NoteIndex | undefined;
   private readonly kb: KnowledgeBase = bundledKnowledgeBase();
-  private readonly explainDocs = new Map<string, string>();
-  private readonly explainChanged = this._register(new vscode.EventEmitter<vscode.Uri>());
+  private readonly explainView: ExplainView;
   private readonly pendingNotes = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly logger: Logger) {
     super();
     this._register(vscode.languages.registerHoverProvider(SELECTOR, { provideHover: (d, p, t) => this.provideHover(d, p, t) }));
-    this._register(vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, {
-      onDidChange: this.explainChanged.event,
-      provideTextDocumentContent: (uri) => this.explainDocs.get(uri.toString()) ?? '',
-    }));
+    this.explainView = this._register(new ExplainView(logger));
     this._register(vscode.commands.registerCommand(OPEN_NOTE, (uri: string, line: number) => this.openNote(uri, line)));
     this._register(vscode.commands.registerCommand('mlNotes.explainSymbol', (name?: unknown) => this.explainSymbol(typeof name === 'string' ? name : undefined)));
     this._register(vscode.commands.registerCommand('mlNotes.searchKnowledgeBase', () => this.search()));
@@ -162,17 +158,7 @@ class HoverFeature extends Disposable {
   }
 
   private async showEntry(entry: KbEntry): Promise<void> {
-    const uri = vscode.Uri.from({ scheme: EXPLAIN_SCHEME, path: `/${entry.name}.md` });
-    this.explainDocs.set(uri.toString(), explainMarkdown(entry, this.kb, hoverLanguage(), this.linksFor(entry, 1000), noteTarget));
-    this.explainChanged.fire(uri);
-    try {
-      await vscode.commands.executeCommand('markdown.showPreviewToSide', uri);
-    } catch (e) {
-      // Without the built-in Markdown extension, the Markdown source still reads well.
-      this.logger.warn(`hover: markdown preview unavailable: ${e instanceof Error ? e.message : String(e)}`);
-      const doc = await vscode.workspace.openTextDocument(uri);
-      await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
-    }
+    await this.explainView.show(entry.name, explainMarkdown(entry, this.kb, hoverLanguage(), this.linksFor(entry, 1000), noteTarget));
   }
 }
 
