@@ -3,29 +3,36 @@ import type MarkdownIt from 'markdown-it';
 import { mathPlugin } from '../core/markdown/mathPlugin';
 import { KatexEngine } from '../core/markdown/katexEngine';
 import { renderOptions } from './config';
-import { MathDiagnostics } from './diagnostics';
 import { exportNoteToHtml } from './exportHtml';
-import { createLogger, type Logger } from './logger';
-import { PreviewManager } from './preview/previewManager';
-import type { OutputsSource } from './preview/previewPanel';
+import { createLogger } from './logger';
+import { registerMarkdownFeatures } from './markdownFeatures';
 import { registerRunner } from './runner/registerRunner';
 import { registerFormulas } from './formulas/registerFormulas';
 import { registerHover } from './hover/hoverFeature';
-import { RenderService } from './renderService';
 
-/** Wires the features together; each feature owns its own listeners. */
-export function activate(context: vscode.ExtensionContext): { extendMarkdownIt(md: MarkdownIt.MarkdownIt): MarkdownIt.MarkdownIt } {
+/** What `activate` returns: the built-in preview's hook, and a read-only view of lazy state for tests. */
+export interface MlNotesApi {
+  extendMarkdownIt(md: MarkdownIt.MarkdownIt): MarkdownIt.MarkdownIt;
+  /** For the integration tests: which lazily started parts have started. */
+  readonly started: { readonly markdown: boolean; readonly noteIndex: 'idle' | 'building' | 'ready' };
+}
+
+/**
+ * Wires the features together; each feature owns its own listeners. Nothing here reads notes:
+ * opening a `.py` file activates the extension for hovers only, and the Markdown side and the
+ * note index start on first need (see markdownFeatures.ts and the hover feature).
+ */
+export function activate(context: vscode.ExtensionContext): MlNotesApi {
   const logger = createLogger(context);
+  let markdown: ReturnType<typeof registerMarkdownFeatures> | undefined;
+  let hover: ReturnType<typeof registerHover> | undefined;
   try {
-    const renders = new RenderService();
-    context.subscriptions.push(renders);
     const runner = registerRunner(context, logger);
     context.subscriptions.push(runner);
     const outputs = { outputsFor: (d: vscode.TextDocument) => runner.outputsFor(d), onDidChange: runner.outputs.onDidChange };
-    context.subscriptions.push(registerPreview(context, renders, logger, outputs));
-    context.subscriptions.push(new MathDiagnostics(renders, logger));
+    context.subscriptions.push((markdown = registerMarkdownFeatures(context, logger, outputs)));
     context.subscriptions.push(registerFormulas(context, logger));
-    context.subscriptions.push(registerHover(context, logger));
+    context.subscriptions.push((hover = registerHover(context, logger)));
     context.subscriptions.push(
       vscode.commands.registerCommand('mlNotes.exportHtml', (uri?: vscode.Uri) =>
         exportNoteToHtml(context, logger, uri instanceof vscode.Uri ? uri : undefined, (d) => runner.outputsFor(d)).catch((e: unknown) => {
@@ -44,16 +51,11 @@ export function activate(context: vscode.ExtensionContext): { extendMarkdownIt(m
   // VS Code's built-in preview gets the same math rules (markdown.markdownItPlugins).
   return {
     extendMarkdownIt: (md) => md.use(mathPlugin, { engine: new KatexEngine(renderOptions().limits), macros: renderOptions().macros }),
+    started: {
+      get markdown() { return markdown?.isStarted ?? false; },
+      get noteIndex() { return hover?.noteIndexState ?? 'idle'; },
+    },
   };
-}
-
-function registerPreview(context: vscode.ExtensionContext, renders: RenderService, logger: Logger, outputs: OutputsSource): vscode.Disposable {
-  const manager = new PreviewManager(context, renders, logger, outputs);
-  return vscode.Disposable.from(
-    manager,
-    vscode.commands.registerCommand('mlNotes.openPreviewToSide', (uri?: vscode.Uri) => manager.open(true, uri instanceof vscode.Uri ? uri : undefined)),
-    vscode.commands.registerCommand('mlNotes.openPreview', (uri?: vscode.Uri) => manager.open(false, uri instanceof vscode.Uri ? uri : undefined)),
-  );
 }
 
 /** The notes shipped inside the extension: its embedded default collection. */

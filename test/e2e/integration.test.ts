@@ -28,7 +28,7 @@ test('integration suite inside the extension host', { timeout: 240_000 }, async 
       await waitFor('integration-results.json', () => fs.existsSync(file), 180_000, 250);
       const results = JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ name: string; ok: boolean; error?: string; ms: number }>;
       for (const r of results) console.log(`# ${r.ok ? 'pass' : 'FAIL'} ${r.name} (${r.ms} ms)${r.error ? '\n' + r.error : ''}`);
-      assert.ok(results.length >= 7, `${results.length} results`);
+      assert.ok(results.length >= 10, `${results.length} results`);
       const failed = results.filter((r) => !r.ok);
       assert.deepEqual(failed.map((r) => `${r.name}: ${r.error}`), []);
     },

@@ -43,6 +43,37 @@ function hoverText(hovers: vscode.Hover[]): string {
   return hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))).join('\n');
 }
 
+interface StartedState {
+  readonly markdown: boolean;
+  readonly noteIndex: 'idle' | 'building' | 'ready';
+}
+
+function allTabs(): vscode.Tab[] {
+  return vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// WARNING: must stay the first test: it needs a session in which no Markdown note was opened yet.
+test('a .py-only session builds no note index and renders no Markdown until needed', async () => {
+  assert.deepEqual(vscode.workspace.textDocuments.filter((d) => d.languageId === 'markdown').map((d) => d.uri.toString()), [], 'precondition: no note open');
+  const uri = await writeNote('lazy_int.py', 'import torch.nn as nn\nx = 1\nconv = nn.Conv2d(3, 8, 3)\n');
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+  const api = (await vscode.extensions.getExtension('ml-notes.ml-notes')!.activate()) as { started: StartedState };
+  // A hover over a name the knowledge base does not know needs no note links.
+  await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(1, 0));
+  await sleep(1000);
+  assert.deepEqual({ ...api.started }, { markdown: false, noteIndex: 'idle' });
+  // The first hover on a known API builds the index (its links may point into notes).
+  await until('a Conv2d hover', async () => /Conv2d/.test(hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(2, 12)))));
+  assert.equal(api.started.noteIndex, 'ready');
+  assert.equal(api.started.markdown, false, 'still no Markdown work');
+  const note = await writeNote('lazy-int.md', '# 笔记\n\n坏的 $\\frac{$\n');
+  await vscode.workspace.openTextDocument(note);
+  await until('the Markdown side started', () => api.started.markdown);
+  await until('diagnostics of the opened note', () => vscode.languages.getDiagnostics(note).some((d) => d.source === 'ML Notes'));
+});
+
 test('the extension activates and registers its commands', async () => {
   const ext = vscode.extensions.getExtension('ml-notes.ml-notes');
   assert.ok(ext, 'ml-notes.ml-notes is loaded');
@@ -111,6 +142,46 @@ test('the preview opens beside the note and renders it', async () => {
   await until('a preview tab', () =>
     vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.label.includes('preview-int.md')),
   );
+});
+
+test('a formula being typed is reported only after the user pauses', async () => {
+  const uri = await writeNote('typing-int.md', '# 输入\n\n噪声 $x$ 结束\n');
+  const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+  await vscode.commands.executeCommand('mlNotes.openPreviewToSide'); // its renders arrive while typing
+  await vscode.window.showTextDocument(editor.document, editor.viewColumn);
+  await sleep(500);
+  let pos = new vscode.Position(2, 5); // after `$x`
+  let lastEdit = 0;
+  for (const ch of '+\\fr') {
+    await editor.edit((b) => b.insert(pos, ch));
+    pos = pos.translate(0, 1);
+    editor.selection = new vscode.Selection(pos, pos);
+    lastEdit = Date.now();
+    await sleep(120);
+  }
+  assert.equal(editor.document.lineAt(2).text, '噪声 $x+\\fr$ 结束');
+  await sleep(300);
+  const early = vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'ML Notes');
+  const elapsed = Date.now() - lastEdit;
+  assert.ok(elapsed < 1000, `inconclusive: the check ran ${elapsed} ms after the last edit`);
+  assert.deepEqual(early.map((d) => d.message), [], 'nothing reported while typing');
+  const later = await until('the error after the pause', () => {
+    const d = vscode.languages.getDiagnostics(uri).filter((x) => x.source === 'ML Notes');
+    return d.length ? d : undefined;
+  });
+  assert.match(later[0]!.message, /\\fr/);
+  assert.ok(Date.now() - lastEdit >= 1000, 'reported after the pause');
+});
+
+test('Explain Symbol keeps its own locked preview when another note is opened', async () => {
+  await vscode.commands.executeCommand('mlNotes.explainSymbol', 'torch.nn.Conv2d');
+  const label = await until('the explanation tab', () => allTabs().find((t) => t.input instanceof vscode.TabInputWebview && t.label.includes('torch.nn.Conv2d'))?.label);
+  const other = await writeNote('after-explain-int.md', '# 另一篇\n\n正文\n');
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(other), vscode.ViewColumn.One);
+  await sleep(1500); // a dynamic preview would retitle itself to the new note by now
+  const labels = allTabs().map((t) => t.label);
+  assert.ok(labels.includes(label), `explanation tab still there: ${labels.join(' | ')}`);
+  assert.ok(!labels.some((l) => l.includes('after-explain-int.md') && l !== 'after-explain-int.md'), `no preview of the other note: ${labels.join(' | ')}`);
 });
 
 export async function run(): Promise<void> {

@@ -32,11 +32,14 @@ function asHoverDocument(doc: vscode.TextDocument): HoverDocument {
 /**
  * Hovers in Python files and notes' Python blocks, the note index behind their links,
  * "Explain Symbol" and the knowledge-base search. The parser loads asynchronously; hovers
- * before it is ready return nothing rather than wait.
+ * before it is ready return nothing rather than wait. The note index is built on first need
+ * (the first hover or explanation of a known API), not at startup: a user who only edits Python
+ * does not pay for reading every note of the workspace until a hover could link to one.
  */
 class HoverFeature extends Disposable {
   private engine: HoverEngine | undefined;
   private notes: NoteIndex | undefined;
+  private notesBuilt: Promise<void> | undefined;
   private readonly kb: KnowledgeBase = bundledKnowledgeBase();
   private readonly explainView: ExplainView;
   private readonly pendingNotes = new Map<string, ReturnType<typeof setTimeout>>();
@@ -60,10 +63,26 @@ class HoverFeature extends Disposable {
       this.engine = new HoverEngine(parser, this.kb);
       this.notes = new NoteIndex(parser, this.kb);
       this._register({ dispose: () => { this.engine?.dispose(); parser.dispose(); } });
-      await this.indexWorkspace();
     } catch (e) {
       this.logger.error('hover: the Python parser failed to load', e);
     }
+  }
+
+  /** Whether the workspace's notes were indexed, are being indexed, or were not needed yet. */
+  noteIndexState: 'idle' | 'building' | 'ready' = 'idle';
+
+  /** The note index, built the first time it is asked for. */
+  private async noteIndex(): Promise<NoteIndex | undefined> {
+    if (!this.notes) return undefined;
+    if (!this.notesBuilt) {
+      this.noteIndexState = 'building';
+      this.notesBuilt = this.indexWorkspace().then(
+        () => { this.noteIndexState = 'ready'; },
+        (e: unknown) => this.logger.error('hover: indexing notes failed', e),
+      );
+    }
+    await this.notesBuilt;
+    return this.notes;
   }
 
   private async indexWorkspace(): Promise<void> {
@@ -102,13 +121,15 @@ class HoverFeature extends Disposable {
     }
   }
 
-  private provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): vscode.Hover | undefined {
+  private async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
     if (!this.engine || token.isCancellationRequested) return undefined;
     if (!vscode.workspace.getConfiguration('mlNotes').get<boolean>('hover.enabled', true)) return undefined;
     try {
       const hit = this.engine.hoverAt(asHoverDocument(doc), pos.line, pos.character);
       if (!hit) return undefined;
-      const md = new vscode.MarkdownString(hoverMarkdown(hit, this.kb, hoverLanguage(), this.linksFor(hit.entry), noteTarget));
+      const links = await this.linksFor(hit.entry); // the first such hover waits for the note index
+      if (token.isCancellationRequested) return undefined;
+      const md = new vscode.MarkdownString(hoverMarkdown(hit, this.kb, hoverLanguage(), links, noteTarget));
       md.isTrusted = { enabledCommands: [OPEN_NOTE] };
       md.supportThemeIcons = false;
       const r = hit.range;
@@ -119,8 +140,8 @@ class HoverFeature extends Disposable {
     }
   }
 
-  private linksFor(entry: KbEntry, limit?: number): NoteLink[] {
-    return this.notes?.linksFor(entry, limit) ?? [];
+  private async linksFor(entry: KbEntry, limit?: number): Promise<NoteLink[]> {
+    return (await this.noteIndex())?.linksFor(entry, limit) ?? [];
   }
 
   private async openNote(uri: string, line: number): Promise<void> {
@@ -158,11 +179,11 @@ class HoverFeature extends Disposable {
   }
 
   private async showEntry(entry: KbEntry): Promise<void> {
-    await this.explainView.show(entry.name, explainMarkdown(entry, this.kb, hoverLanguage(), this.linksFor(entry, 1000), noteTarget));
+    await this.explainView.show(entry.name, explainMarkdown(entry, this.kb, hoverLanguage(), await this.linksFor(entry, 1000), noteTarget));
   }
 }
 
 /** Registers hovers, the note index, "Explain Symbol" and the knowledge-base search. */
-export function registerHover(context: vscode.ExtensionContext, logger: Logger): vscode.Disposable {
+export function registerHover(context: vscode.ExtensionContext, logger: Logger): vscode.Disposable & { readonly noteIndexState: 'idle' | 'building' | 'ready' } {
   return new HoverFeature(context, logger);
 }

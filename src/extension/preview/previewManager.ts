@@ -20,7 +20,8 @@ export class PreviewManager extends Disposable implements vscode.WebviewPanelSer
     private readonly outputs?: OutputsSource,
   ) {
     super();
-    this._register(vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, this));
+    // The serializer is registered by the caller at activation (markdownFeatures.ts), before
+    // this manager exists: VS Code restores panels only through serializers known by then.
     this._register(
       vscode.window.onDidChangeActiveTextEditor((editor) => {
         if (editor && isMarkdown(editor.document) && this.active) this.active.show(editor.document);
