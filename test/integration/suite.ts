@@ -66,7 +66,8 @@ test('a .py-only session builds no note index and renders no Markdown until need
   assert.deepEqual({ ...api.started }, { markdown: false, noteIndex: 'idle' });
   // The first hover on a known API builds the index (its links may point into notes).
   await until('a Conv2d hover', async () => /Conv2d/.test(hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(2, 12)))));
-  assert.equal(api.started.noteIndex, 'ready');
+  assert.notEqual(api.started.noteIndex, 'idle', 'the hover started the index');
+  await until('the note index built', () => api.started.noteIndex === 'ready');
   assert.equal(api.started.markdown, false, 'still no Markdown work');
   const note = await writeNote('lazy-int.md', '# 笔记\n\n坏的 $\\frac{$\n');
   await vscode.workspace.openTextDocument(note);
@@ -183,6 +184,9 @@ test('Explain Symbol keeps its own locked preview when another note is opened', 
   await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(other), vscode.ViewColumn.One);
   await sleep(1500); // a dynamic preview would have retitled itself to the new note by now
   assert.deepEqual(builtInPreviews(), [label], 'the explanation still shows its entry, and nothing else');
+  await vscode.commands.executeCommand('mlNotes.explainSymbol', 'torch.nn.Conv2d');
+  await sleep(500);
+  assert.deepEqual(builtInPreviews(), [label], 'explaining it again reuses its tab');
 });
 
 export async function run(): Promise<void> {

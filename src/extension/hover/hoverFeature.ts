@@ -12,6 +12,8 @@ import { ExplainView } from './explainView';
 import { Disposable } from '../util/dispose';
 
 const OPEN_NOTE = 'mlNotes.openNoteAt';
+/** How long the first hover waits for the note index before showing without note links. */
+const HOVER_INDEX_WAIT_MS = 1500;
 const SELECTOR: vscode.DocumentSelector = [{ language: 'python' }, { language: 'markdown', scheme: 'file' }, { language: 'markdown', scheme: 'untitled' }];
 
 /** `mlNotes.hover.language`: auto follows VS Code's display language. */
@@ -127,7 +129,7 @@ class HoverFeature extends Disposable {
     try {
       const hit = this.engine.hoverAt(asHoverDocument(doc), pos.line, pos.character);
       if (!hit) return undefined;
-      const links = await this.linksFor(hit.entry); // the first such hover waits for the note index
+      const links = await this.linksFor(hit.entry, undefined, HOVER_INDEX_WAIT_MS);
       if (token.isCancellationRequested) return undefined;
       const md = new vscode.MarkdownString(hoverMarkdown(hit, this.kb, hoverLanguage(), links, noteTarget));
       md.isTrusted = { enabledCommands: [OPEN_NOTE] };
@@ -140,8 +142,17 @@ class HoverFeature extends Disposable {
     }
   }
 
-  private async linksFor(entry: KbEntry, limit?: number): Promise<NoteLink[]> {
-    return (await this.noteIndex())?.linksFor(entry, limit) ?? [];
+  /**
+   * Notes discussing `entry`. The first call builds the note index; with `waitMs` a hover stops
+   * waiting for a large workspace's index after that long and shows no links this time (the
+   * build goes on, and the next hover has them).
+   */
+  private async linksFor(entry: KbEntry, limit?: number, waitMs?: number): Promise<NoteLink[]> {
+    const index = this.noteIndex();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const notes = waitMs === undefined ? await index : await Promise.race([index, new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), waitMs); })]);
+    clearTimeout(timer);
+    return notes?.linksFor(entry, limit) ?? [];
   }
 
   private async openNote(uri: string, line: number): Promise<void> {
