@@ -168,6 +168,7 @@ async function main(): Promise<void> {
       s.torch++;
       if (!d) {
         missList.set(label.api, (missList.get(label.api) ?? 0) + 1);
+        if (MISSES) console.log(`MISSED ${key} ${label.api}  | ${o.text}`);
         continue;
       }
       if (d.names.includes(label.api)) {

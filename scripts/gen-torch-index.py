@@ -134,6 +134,7 @@ def kind_of(obj):
 
 
 entries = {}
+aliases = {}
 
 
 def add(name, obj, kind=None, owner=None):
@@ -176,6 +177,11 @@ def add(name, obj, kind=None, owner=None):
     if s and not (k == 'constant'):
         e['summary'] = s
     entries[name] = e
+    if not owner and k in ('class', 'function'):
+        # Where the object is defined (`torch.nn.modules.linear.Linear`): code imports from there too.
+        defined = f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
+        if defined.startswith('torch.') and defined != name and '<' not in defined:
+            aliases.setdefault(defined, name)
 
 
 for modname in MODULES:
@@ -221,4 +227,8 @@ out.write('{' + json.dumps(head, ensure_ascii=False)[1:-1] + ',"entries":{\n')
 names = sorted(entries)
 for i, k in enumerate(names):
     out.write(json.dumps(k) + ':' + json.dumps(entries[k], ensure_ascii=False, separators=(',', ':')) + (',' if i < len(names) - 1 else '') + '\n')
+out.write('},"aliases":{\n')
+anames = sorted(a for a in aliases if a not in entries)
+for i, a in enumerate(anames):
+    out.write(json.dumps(a) + ':' + json.dumps(aliases[a]) + (',' if i < len(anames) - 1 else '') + '\n')
 out.write('}}\n')

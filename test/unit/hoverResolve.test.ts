@@ -55,12 +55,12 @@ test('decorators with arguments list the exported public names', async () => {
   assert.deepEqual(keras?.exports, { api: 'keras', v2: ['keras.layers.Dense'], v1: ['keras.layers.Dense'] });
   const bare = await hoverAtMarker(base + 'x = tf_ex|port\n');
   assert.equal(bare?.exports, undefined);
-  assert.equal(bare?.entry.name, 'tensorflow.python.util.tf_export.tf_export');
+  assert.equal(bare?.api.name, 'tensorflow.python.util.tf_export.tf_export');
 });
 
 test('methods on values of unknown type match by name, marked as such', async () => {
   const back = await hoverAtMarker('loss = model(x).sum()\nloss.back|ward()\n');
-  assert.equal(back?.entry.name, 'torch.Tensor.backward');
+  assert.equal(back?.api.name, 'torch.Tensor.backward');
   assert.equal(back?.byName, true);
   assert.equal(await nameAt('y = x.deta|ch()\n'), 'torch.Tensor.detach');
   assert.equal(await nameAt('print(p.gr|ad)\n'), 'torch.Tensor.grad');
@@ -85,7 +85,7 @@ test('notes: python blocks, indented and quoted, with imports from earlier block
     '- item', '', '  ```py {run}', '  y = F.con|v2d(x, w)', '  ```', '',
   ].join('\n');
   const hit = await hoverAtMarker(note, 'markdown');
-  assert.equal(hit?.entry.name, CONV);
+  assert.equal(hit?.api.name, CONV);
   assert.deepEqual(hit?.range, { startLine: 9, startCol: 8, endLine: 9, endCol: 14 });
   const quoted = '```python\nimport torch\n```\n\n> ```python\n> with torch.no_gr|ad():\n>     pass\n> ```\n';
   assert.equal(await nameAt(quoted, 'markdown'), 'torch.no_grad');

@@ -123,7 +123,7 @@ class HoverFeature extends Disposable {
     }
   }
 
-  private linksFor(entry: KbEntry, limit?: number): NoteLink[] {
+  private linksFor(entry: KbEntry | undefined, limit?: number): NoteLink[] {
     return this.notes?.linksFor(entry, limit) ?? [];
   }
 
