@@ -121,11 +121,12 @@ function readLabels(file: string): Map<string, Label> {
   return labels;
 }
 
-/** What a hover says the name is: its qualified names, and where the text comes from. */
+/**
+ * What a hover says the name is: its qualified names (a curated entry's aliases count: the
+ * `torch.sum` entry documents `torch.Tensor.sum` too), and where the text comes from.
+ */
 function described(hit: HoverHit): { names: string[]; source: string } {
-  const h = hit as HoverHit & { api?: { name: string; aliases?: string[]; source: string } };
-  if (h.api) return { names: [h.api.name, ...(h.api.aliases ?? [])], source: h.api.source };
-  return { names: [hit.entry!.name, ...(hit.entry!.aliases ?? [])], source: 'kb' };
+  return { names: [hit.api.name, ...(hit.entry?.aliases ?? [])], source: hit.api.source };
 }
 
 async function main(): Promise<void> {

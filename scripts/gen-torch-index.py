@@ -206,10 +206,15 @@ for modname in MODULES:
             continue  # re-exported typing / builtins names
         add(f'{modname}.{n}', obj)
 
+ROOTS = {'torch.Tensor', 'torch.nn.Module', 'torch.optim.Optimizer', 'torch.optim.lr_scheduler.LRScheduler', 'torch.utils.data.DataLoader',
+         'torch.utils.data.Dataset', 'torch.cuda.amp.GradScaler', 'torch.distributions.Distribution'}
 for cname, cls in MEMBER_CLASSES.items():
     if cls is None:
         continue
-    for n in sorted(dir(cls)):
+    # A subclass lists only what it defines itself: inherited members are found through `base`,
+    # so an explanation written for `Module.apply` also answers for a `Sequential`.
+    names = dir(cls) if cname in ROOTS else list(vars(cls))
+    for n in sorted(names):
         if n.startswith('_') and n != '__init__':
             continue
         try:

@@ -86,7 +86,7 @@ export class KnowledgeBase {
   /** The member `name` of instances of `cls`, looked up through its bases. */
   memberOf(cls: string, name: string): ApiRef | undefined {
     const seen = new Set<string>();
-    for (let c: string | undefined = this.index?.canonical(cls) ?? cls; c && !seen.has(c); c = this.baseOf(c)) {
+    for (let c: string | undefined = this.find(cls)?.name ?? cls; c && !seen.has(c); c = this.baseOf(c)) {
       seen.add(c);
       const hit = this.find(`${c}.${name}`);
       if (hit) return hit;
@@ -97,7 +97,7 @@ export class KnowledgeBase {
   /** Is `cls` (a class name) `base` or derived from it? */
   isA(cls: string, base: string): boolean {
     const seen = new Set<string>();
-    for (let c: string | undefined = this.index?.canonical(cls) ?? cls; c && !seen.has(c); c = this.baseOf(c)) {
+    for (let c: string | undefined = this.find(cls)?.name ?? cls; c && !seen.has(c); c = this.baseOf(c)) {
       if (c === base) return true;
       seen.add(c);
     }
