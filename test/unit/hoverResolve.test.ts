@@ -63,7 +63,10 @@ test('methods on values of unknown type match by name, marked as such', async ()
   assert.equal(back?.api.name, 'torch.Tensor.backward');
   assert.equal(back?.byName, true);
   assert.equal(await nameAt('y = x.deta|ch()\n'), 'torch.Tensor.detach');
-  assert.equal(await nameAt('print(p.gr|ad)\n'), 'torch.Tensor.grad');
+  // Not called and not typed: a property is only explained when the receiver is known.
+  assert.equal(await nameAt('print(p.gr|ad)\n'), undefined);
+  assert.equal(await nameAt('for p in model.parameters():\n    print(p.gr|ad)\nmodel = torch.nn.Linear(2, 2)\nimport torch\n'), undefined);
+  assert.equal(await nameAt('import torch\nmodel = torch.nn.Linear(2, 2)\nfor p in model.parameters():\n    print(p.gr|ad)\n'), 'torch.Tensor.grad');
   assert.equal(await nameAt('t.requires_gr|ad_()\n'), 'torch.Tensor.requires_grad_');
   assert.equal(await nameAt('model(x).sum().back|ward()\n'), 'torch.Tensor.backward');
   assert.equal(await nameAt('sampler.set_ep|och(3)\n'), 'torch.utils.data.distributed.DistributedSampler.set_epoch');

@@ -61,25 +61,30 @@ export class PythonProgram {
     this.types = new TypeInference(kb, (name, block, at) => this.resolveRoot(name, block, at), () => this.importsTorch());
   }
 
-  private torchOnly: boolean | undefined;
+  private flavour: { torch: boolean; tf: boolean } | undefined;
 
-  /** Does the program import torch and neither TensorFlow nor Keras? By-name tensor guesses need that. */
-  importsTorch(): boolean {
-    if (this.torchOnly === undefined) {
-      let torch = false;
-      let tf = false;
+  /** Which frameworks the program imports (at module level, in any block). */
+  private frameworks(): { torch: boolean; tf: boolean } {
+    if (!this.flavour) {
+      const f = { torch: false, tf: false };
       for (const b of this.blocks) {
         for (const list of b.module.bindings.values()) {
           for (const x of list) {
             if (x.target === undefined) continue;
-            if (/^torch(\.|$)/.test(x.target)) torch = true;
-            if (/^(tensorflow|keras)(\.|$)/.test(x.target)) tf = true;
+            if (/^torch(\.|$)/.test(x.target)) f.torch = true;
+            if (/^(tensorflow|keras)(\.|$)/.test(x.target)) f.tf = true;
           }
         }
       }
-      this.torchOnly = torch && !tf;
+      this.flavour = f;
     }
-    return this.torchOnly;
+    return this.flavour;
+  }
+
+  /** Does the program import torch and neither TensorFlow nor Keras? By-name tensor guesses need that. */
+  importsTorch(): boolean {
+    const f = this.frameworks();
+    return f.torch && !f.tf;
   }
 
   /** The inferred type of an expression node in block `block`. */
@@ -191,7 +196,9 @@ export class PythonProgram {
       }
     }
     const curated = this.kb.member(member);
-    if (curated) return this.kb.find(curated.name);
+    // A Keras method is a guess only in TensorFlow code, a torch one never there.
+    const tfEntry = curated ? /^(tensorflow|keras)\./.test(curated.name) : false;
+    if (curated && (tfEntry ? this.frameworks().tf : !(this.frameworks().tf && !this.frameworks().torch))) return this.kb.find(curated.name);
     // Tensor-family guesses only in torch code; dunders (`__init__`) belong to every class.
     if (!this.importsTorch() || member.startsWith('__')) return undefined;
     const found = BY_NAME_FAMILIES.map((c) => this.kb.memberOf(c, member)).filter((a): a is ApiRef => !!a);
