@@ -103,7 +103,6 @@ export function occurrences(file: string, text: string, parser: PythonParser): O
 }
 
 interface Label {
-  key: string;
   name: string;
   api: string;
 }
@@ -116,7 +115,7 @@ function readLabels(file: string): Map<string, Label> {
     if (!line) continue;
     const [where, name, api] = line.split(/\s+/);
     if (!where || !name || !api) throw new Error(`labels: bad line: ${raw}`);
-    labels.set(where, { key: where, name, api });
+    labels.set(where, { name, api });
   }
   return labels;
 }
@@ -129,18 +128,46 @@ function described(hit: HoverHit): { names: string[]; source: string } {
   return { names: [hit.api.name, ...(hit.entry?.aliases ?? [])], source: hit.api.source };
 }
 
+interface Tally {
+  labelled: number;
+  torch: number;
+  right: number;
+  curated: number;
+  wrong: number;
+  wrongOnNonTorch: number;
+  hoversShown: number;
+  nonTorch: number;
+}
+
+const pct = (a: number, b: number) => (b ? Math.round((1000 * a) / b) / 10 : 0);
+
+function summary(t: Tally) {
+  return {
+    labelled: t.labelled,
+    torch_tf: t.torch,
+    not_torch: t.nonTorch,
+    right_api_pct: pct(t.right, t.torch),
+    curated_bilingual_pct: pct(t.curated, t.torch),
+    wrong: t.wrong,
+    wrong_pct_of_labelled: pct(t.wrong, t.labelled),
+    wrong_pct_of_hovers: pct(t.wrong, t.hoversShown),
+    wrong_on_not_torch: t.wrongOnNonTorch,
+  };
+}
+
 async function main(): Promise<void> {
   const parser = await PythonParser.load(wasmFromNodeModules());
   const kb = bundledKnowledgeBase();
   const engine = new HoverEngine(parser, kb);
-  const labels = readLabels(path.join(DIR, 'labels.tsv'));
+  // labels.tsv was the sample the work was tuned on; labels-holdout.tsv was labelled afterwards.
+  const sets = ['labels.tsv', 'labels-holdout.tsv'].filter((f) => fs.existsSync(path.join(DIR, f)));
+  const labels = sets.map((f) => ({ file: f, map: readLabels(path.join(DIR, f)), seen: new Set<string>() }));
+  const tallies = sets.map((): Tally => ({ labelled: 0, torch: 0, right: 0, curated: 0, wrong: 0, wrongOnNonTorch: 0, hoversShown: 0, nonTorch: 0 }));
   const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.py')).sort();
   let all = 0;
   let allHovered = 0;
-  const s = { labelled: 0, torch: 0, right: 0, curated: 0, wrong: 0, wrongOnNonTorch: 0, hoversShown: 0, nonTorch: 0 };
-  const wrongList: string[] = [];
-  const missList = new Map<string, number>();
-  const seen = new Set<string>();
+  let allCurated = 0;
+  const report: string[] = [];
   for (const f of files) {
     const text = fs.readFileSync(path.join(DIR, f), 'utf8');
     const doc = { key: f, version: 1, text, kind: 'python' as const };
@@ -149,68 +176,66 @@ async function main(): Promise<void> {
       const key = `${o.file}:${o.line}:${o.col}`;
       const hit = engine.hoverAt(doc, o.line - 1, o.col - 1);
       if (hit) allHovered++;
+      if (hit?.entry) allCurated++;
       if (LIST) console.log(`${key}\t${o.name}\t${o.text}`);
-      const label = labels.get(key);
-      if (!label) continue;
-      seen.add(key);
-      if (label.name !== o.name) throw new Error(`labels: ${key} is ${o.name}, labelled as ${label.name}`);
-      s.labelled++;
-      const d = hit ? described(hit) : undefined;
-      if (d) s.hoversShown++;
-      if (label.api === '-') {
-        s.nonTorch++;
-        if (d) {
-          s.wrong++;
-          s.wrongOnNonTorch++;
-          wrongList.push(`${key} ${o.name}: not torch, hover says ${d.names[0]}  | ${o.text}`);
+      labels.forEach((set, i) => {
+        const label = set.map.get(key);
+        if (!label) return;
+        set.seen.add(key);
+        const s = tallies[i]!;
+        if (label.name !== o.name) throw new Error(`${set.file}: ${key} is ${o.name}, labelled as ${label.name}`);
+        s.labelled++;
+        const d = hit ? described(hit) : undefined;
+        if (d) s.hoversShown++;
+        if (label.api === '-') {
+          s.nonTorch++;
+          if (d) {
+            s.wrong++;
+            s.wrongOnNonTorch++;
+            report.push(`WRONG ${set.file} ${key} ${o.name}: not torch, hover says ${d.names[0]}  | ${o.text}`);
+          }
+          return;
         }
-        continue;
-      }
-      s.torch++;
-      if (!d) {
-        missList.set(label.api, (missList.get(label.api) ?? 0) + 1);
-        if (MISSES) console.log(`MISSED ${key} ${label.api}  | ${o.text}`);
-        continue;
-      }
-      if (d.names.includes(label.api)) {
-        s.right++;
-        if (d.source === 'kb') s.curated++;
-      } else {
-        s.wrong++;
-        wrongList.push(`${key} ${o.name}: is ${label.api}, hover says ${d.names[0]}  | ${o.text}`);
-      }
+        s.torch++;
+        if (!d) {
+          if (MISSES) report.push(`MISSED ${set.file} ${key} ${label.api}  | ${o.text}`);
+          return;
+        }
+        if (d.names.includes(label.api)) {
+          s.right++;
+          if (d.source === 'kb') s.curated++;
+        } else {
+          s.wrong++;
+          report.push(`WRONG ${set.file} ${key} ${o.name}: is ${label.api}, hover says ${d.names[0]}  | ${o.text}`);
+        }
+      });
     }
   }
   engine.dispose();
-  const stale = [...labels.keys()].filter((k) => !seen.has(k));
-  if (stale.length) throw new Error(`labels not found among the occurrences: ${stale.slice(0, 5).join(', ')}`);
-  const pct = (a: number, b: number) => (b ? Math.round((1000 * a) / b) / 10 : 0);
+  for (const set of labels) {
+    const stale = [...set.map.keys()].filter((k) => !set.seen.has(k));
+    if (stale.length) throw new Error(`${set.file}: labels not found among the occurrences: ${stale.slice(0, 5).join(', ')}`);
+  }
   const result = {
     files: files.length,
     occurrences: all,
     occurrences_hovered_pct: pct(allHovered, all),
-    labelled: s.labelled,
-    labelled_torch_tf: s.torch,
-    labelled_not_torch: s.nonTorch,
-    right_api_pct: pct(s.right, s.torch),
-    curated_bilingual_pct: pct(s.curated, s.torch),
-    wrong: s.wrong,
-    wrong_pct_of_labelled: pct(s.wrong, s.labelled),
-    wrong_pct_of_hovers: pct(s.wrong, s.hoversShown),
-    wrong_on_not_torch: s.wrongOnNonTorch,
+    occurrences_curated_pct: pct(allCurated, all),
+    ...Object.fromEntries(sets.map((f, i) => [f.replace(/\.tsv$/, ''), summary(tallies[i]!)])),
   };
   if (JSON_OUT || LIST) console.log(JSON.stringify(result));
   else {
-    console.log(`real code: ${result.files} files, ${all} occurrences, ${result.occurrences_hovered_pct}% with a hover`);
-    console.log(`labelled sample: ${s.labelled} (${s.torch} torch/TF, ${s.nonTorch} not)`);
-    console.log(`  hover names the right API: ${result.right_api_pct}%  (${s.right}/${s.torch})`);
-    console.log(`  curated bilingual:         ${result.curated_bilingual_pct}%  (${s.curated}/${s.torch})`);
-    console.log(`  wrong:                     ${s.wrong} (${result.wrong_pct_of_labelled}% of labelled, ${result.wrong_pct_of_hovers}% of hovers shown; ${s.wrongOnNonTorch} on non-torch names)`);
+    console.log(`real code: ${files.length} files, ${all} occurrences (torch/TF names and members after a dot), ${result.occurrences_hovered_pct}% with a hover`);
+    sets.forEach((f, i) => {
+      const t = tallies[i]!;
+      const r = summary(t);
+      console.log(`${f}: ${t.labelled} labelled (${t.torch} torch/TF, ${t.nonTorch} not)`);
+      console.log(`  hover names the right API: ${r.right_api_pct}%  (${t.right}/${t.torch})`);
+      console.log(`  curated bilingual:         ${r.curated_bilingual_pct}%  (${t.curated}/${t.torch})`);
+      console.log(`  wrong:                     ${t.wrong} (${r.wrong_pct_of_labelled}% of labelled, ${r.wrong_pct_of_hovers}% of hovers shown; ${t.wrongOnNonTorch} on non-torch names)`);
+    });
   }
-  if (MISSES || (!JSON_OUT && !LIST)) {
-    for (const w of wrongList) console.log(`WRONG ${w}`);
-  }
-  if (MISSES) for (const [api, n] of [...missList].sort((a, b) => b[1] - a[1])) console.log(`MISS ${n} ${api}`);
+  for (const line of report) if (MISSES || line.startsWith('WRONG')) console.log(line);
 }
 
 main().catch((e: unknown) => {
