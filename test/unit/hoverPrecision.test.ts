@@ -29,6 +29,8 @@ test('wrong hovers seen on real code stay silent', async () => {
   const net = TORCH + 'class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(4, 2)\n    def helper(self): pass\n    def forward(self, x):\n';
   assert.equal(await nameAt(net + '        return self.fc|1(x)\n'), undefined);
   assert.equal(await nameAt(net + '        return self.help|er()\n'), undefined);
+  // A method the user's Module subclass defines itself is the user's (an RL agent's own train()).
+  assert.equal(await nameAt(TORCH + 'class Agent(nn.Module):\n    def train(self, batch): pass\nagent = Agent()\nagent.tra|in(batch)\n'), undefined);
   // numpy values: `betas.shape` is an array's, not a tensor's.
   assert.equal(await nameAt(TORCH + 'import numpy as np\nbetas = np.array(b, dtype=np.float64)\nn = int(betas.sha|pe[0])\n'), undefined);
 });
