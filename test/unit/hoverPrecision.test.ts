@@ -31,6 +31,9 @@ test('wrong hovers seen on real code stay silent', async () => {
   assert.equal(await nameAt(net + '        return self.help|er()\n'), undefined);
   // A method the user's Module subclass defines itself is the user's (an RL agent's own train()).
   assert.equal(await nameAt(TORCH + 'class Agent(nn.Module):\n    def train(self, batch): pass\nagent = Agent()\nagent.tra|in(batch)\n'), undefined);
+  // Plain Python values: a string's split is not Tensor.split.
+  assert.equal(await nameAt(TORCH + 'name = "encoder.0.weight"\nparts = name.spl|it(".")\n'), undefined);
+  assert.equal(await nameAt(TORCH + 'd = {}\nfor k in d.ke|ys(): pass\n'), undefined);
   // numpy values: `betas.shape` is an array's, not a tensor's.
   assert.equal(await nameAt(TORCH + 'import numpy as np\nbetas = np.array(b, dtype=np.float64)\nn = int(betas.sha|pe[0])\n'), undefined);
 });
