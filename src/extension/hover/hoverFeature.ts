@@ -22,6 +22,13 @@ export function hoverLanguage(): KbLang {
   return vscode.env.language.toLowerCase().startsWith('zh') ? 'zh' : 'en';
 }
 
+/** Python language servers whose own hover already shows a name's signature and docstring. */
+const PYTHON_SERVERS = ['ms-python.vscode-pylance', 'ms-python.python', 'ms-pyright.pyright', 'detachhead.basedpyright'];
+
+function pythonServerActive(): boolean {
+  return PYTHON_SERVERS.some((id) => vscode.extensions.getExtension(id)?.isActive);
+}
+
 const noteTarget: NoteLinkTarget = (link) =>
   `command:${OPEN_NOTE}?${encodeURIComponent(JSON.stringify([link.note, link.line]))}`;
 
@@ -112,6 +119,9 @@ class HoverFeature extends Disposable {
     try {
       const hit = this.engine.hoverAt(asHoverDocument(doc), pos.line, pos.character);
       if (!hit) return undefined;
+      // A generated-index hover is a signature and a docstring sentence: in a .py file a Python
+      // language server already shows those, so only curated explanations are added there.
+      if (!hit.entry && doc.languageId === 'python' && pythonServerActive()) return undefined;
       const md = new vscode.MarkdownString(hoverMarkdown(hit, this.kb, hoverLanguage(), this.linksFor(hit.entry), noteTarget));
       md.isTrusted = { enabledCommands: [OPEN_NOTE] };
       md.supportThemeIcons = false;
