@@ -1,8 +1,9 @@
 /** Hover text: generated-index hovers say where they come from; labels use each language's colon. */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { explainMarkdown, hoverMarkdown } from '../../src/core/hover/hoverMarkdown';
-import { exportLines } from '../../src/core/hover/hoverMarkdown';
+import { explainMarkdown, exportLines, hoverMarkdown, localizeExample } from '../../src/core/hover/hoverMarkdown';
+import { inlineMathToText, texToText } from '../../src/core/hover/mathText';
+import { KnowledgeBase } from '../../src/core/kb/knowledgeBase';
 import { hoverAtMarker, kb } from './hoverHelpers';
 
 const none = () => '';
@@ -46,4 +47,37 @@ test('section labels end in the language\'s own colon (issue 17)', () => {
   assert.ok(exportLines(ex, 'zh').every((l) => !/API: /.test(l)));
   assert.ok(exportLines(ex, 'zh').some((l) => /TF2 API：/.test(l)));
   assert.ok(exportLines(ex, 'en').some((l) => /TF2 API: /.test(l)));
+});
+
+test('examples keep their own language\'s half of bilingual comments', () => {
+  const ex = "t = x  # 每个进程 / every process\ny = f(t)  # 只有中文\nz = 1  # plain";
+  assert.equal(localizeExample(ex, 'en'), 't = x  # every process\ny = f(t)\nz = 1  # plain');
+  assert.equal(localizeExample(ex, 'zh'), 't = x  # 每个进程\ny = f(t)  # 只有中文\nz = 1  # plain');
+  // Every curated example shown in English is free of Chinese.
+  for (const e of kb.entries) assert.doesNotMatch(localizeExample(e.example, 'en'), /[\u4e00-\u9fff]/, e.name);
+  const dropout = kb.get('torch.nn.Dropout')!;
+  const en = hoverMarkdown({ api: kb.find(dropout.name)!, entry: dropout, byName: false }, kb, 'en', [], none);
+  assert.doesNotMatch(en, /[\u4e00-\u9fff]/);
+  assert.match(en, /# train\(\): zeroes at random/);
+});
+
+test('validate asks for the English half of a Chinese example comment', () => {
+  const good = kb.get('torch.nn.ReLU')!;
+  const bad = { ...good, name: 'x.Bad', counterparts: [], example: 'y = f(x)\nz = g(y)  # 只有中文' };
+  assert.match(new KnowledgeBase([{ area: 't', entries: [bad] }]).validate().join('\n'), /x\.Bad: example comment has Chinese without an English half/);
+});
+
+test('inline math in prose renders as readable text, not raw TeX', () => {
+  assert.equal(texToText('\\lfloor (L + 2p - d(k-1) - 1)/s \\rfloor + 1'), '⌊ (L + 2p − d(k−1) − 1)/s ⌋ + 1');
+  assert.equal(texToText('\\theta \\leftarrow \\theta - \\eta \\hat m/(\\sqrt{\\hat v}+\\epsilon)'), 'θ ← θ − η m̂/(√(v̂)+ε)');
+  assert.equal(texToText('\\mathrm{softmax}(QK^\\top/\\sqrt{d})V'), 'softmax(QKᵀ/√d)V');
+  assert.equal(texToText('-[y\\log p + (1-y)\\log(1-p)]'), '−[y log p + (1−y)log(1−p)]');
+  assert.equal(inlineMathToText('rate $\\eta_t = \\eta_0\\gamma^t$ and `$HOME`'), 'rate `ηₜ = η₀γᵗ` and `$HOME`');
+  for (const e of kb.entries) {
+    for (const lang of ['zh', 'en'] as const) {
+      const md = hoverMarkdown({ api: kb.find(e.name)!, entry: e, byName: false }, kb, lang, [], none);
+      const prose = md.replace(/```[\s\S]*?```/g, '').replace(/`[^`]*`/g, '');
+      assert.doesNotMatch(prose, /\$[^$\n]*\\[a-zA-Z]+[^$\n]*\$/, `${e.name} (${lang}) shows raw TeX`);
+    }
+  }
 });

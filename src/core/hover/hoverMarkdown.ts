@@ -1,6 +1,7 @@
 import type { ApiRef, KnowledgeBase } from '../kb/knowledgeBase';
 import type { KbEntry, KbLang } from '../kb/types';
 import { KB_LANGS } from '../kb/types';
+import { inlineMathToText } from './mathText';
 import type { NoteLink } from './noteIndex';
 import type { ExportNames } from './pythonResolver';
 
@@ -79,12 +80,36 @@ function header(entry: KbEntry, lang: KbLang): string {
   return `**${code(entry.name)}** · ${LABELS[lang].kinds[entry.kind]}`;
 }
 
+const CJK = /[\u4e00-\u9fff]/;
+
+/**
+ * An example in one language: bilingual comments (`# 中文 / English`) keep their own half, so
+ * an English hover carries no Chinese.
+ */
+export function localizeExample(example: string, lang: KbLang): string {
+  return example
+    .split('\n')
+    .map((line) => {
+      const at = line.indexOf('#');
+      if (at < 0 || !CJK.test(line.slice(at))) return line;
+      const code = line.slice(0, at).trimEnd();
+      const comment = line.slice(at + 1).trim();
+      const slash = comment.lastIndexOf(' / ');
+      const zh = slash >= 0 ? comment.slice(0, slash).trim() : comment;
+      const en = slash >= 0 ? comment.slice(slash + 3).trim() : '';
+      const keep = lang === 'zh' ? zh : CJK.test(en) ? '' : en;
+      return keep ? `${code}${code ? '  ' : ''}# ${keep}` : code;
+    })
+    .join('\n');
+}
+
 function body(entry: KbEntry, kb: KnowledgeBase, lang: KbLang): string[] {
   const L = LABELS[lang];
   const t = entry[lang];
-  const out = [t.summary, '', t.concept, ''];
-  if (t.state) out.push(`**${L.state}**${L.sep}${t.state}`, '');
-  out.push(`**${L.pitfalls}**`, '', ...t.pitfalls.map((p) => `- ${p}`), '');
+  const m = inlineMathToText;
+  const out = [m(t.summary), '', m(t.concept), ''];
+  if (t.state) out.push(`**${L.state}**${L.sep}${m(t.state)}`, '');
+  out.push(`**${L.pitfalls}**`, '', ...t.pitfalls.map((p) => `- ${m(p)}`), '');
   const refs = (names: string[] | undefined) => (names ?? []).filter((n) => kb.get(n)).map(code).join(', ');
   if (entry.counterparts?.length) out.push(`**${L.counterpart}**${L.sep}${refs(entry.counterparts)}`, '');
   return out;
@@ -129,7 +154,7 @@ export function hoverMarkdown(
   if (hit.byName) out.push(`*${L.byName}*`, '');
   if (hit.exports) out.push(...exportLines(hit.exports, lang), '');
   out.push(...body(entry, kb, lang));
-  out.push(`**${L.example}**`, '', fence(entry.example), '', `[${L.docs}](${entry.doc})`);
+  out.push(`**${L.example}**`, '', fence(localizeExample(entry.example, lang)), '', `[${L.docs}](${entry.doc})`);
   if (notes.length) {
     out.push('', '---', '', ...notes.map((n) => `- [${linkText(noteLinkLabel(n, lang))}](${target(n)})`));
   }
@@ -147,7 +172,7 @@ export function explainMarkdown(entry: KbEntry, kb: KnowledgeBase, first: KbLang
     if (entry.see?.length) out.push(`**${L.see}**${L.sep}${entry.see.map(code).join(', ')}`, '');
   }
   const L = LABELS[first];
-  out.push(`## ${L.example}`, '', fence(entry.example), '', `[${L.docs}](${entry.doc})`, '', `## ${L.notes}`, '');
+  out.push(`## ${L.example}`, '', fence(localizeExample(entry.example, first)), '', `[${L.docs}](${entry.doc})`, '', `## ${L.notes}`, '');
   if (notes.length) out.push(...notes.map((n) => `- [${linkText(noteLinkLabel(n, first))}](${target(n)})`));
   else out.push(L.noNotes);
   return out.join('\n') + '\n';

@@ -181,6 +181,11 @@ export class KnowledgeBase {
       if (!e.signature.trim()) problems.push(`${where}: no signature`);
       if (!/^https:\/\/\S+$/.test(e.doc)) problems.push(`${where}: doc is not an https URL`);
       const lines = e.example.split('\n').filter((l) => l.trim());
+      // Bilingual comments are split per language when shown (`# 中文 / English`).
+      for (const l of lines) {
+        const c = l.slice(l.indexOf('#') + 1);
+        if (l.includes('#') && /[\u4e00-\u9fff]/.test(c) && !/ \/ [^\u4e00-\u9fff]+$/.test(c)) problems.push(`${where}: example comment has Chinese without an English half (# 中文 / English)`);
+      }
       if (lines.length < 2 || lines.length > 5) problems.push(`${where}: example has ${lines.length} lines (want 2–5)`);
       for (const lang of KB_LANGS) {
         const t = e[lang];
