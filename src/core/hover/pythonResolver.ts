@@ -87,11 +87,6 @@ export class PythonProgram {
     return f.torch && !f.tf;
   }
 
-  /** The inferred type of an expression node in block `block`. */
-  typeOf(block: number, node: Node): PyType | undefined {
-    return this.types.typeOf(block, node);
-  }
-
   /** Resolves the identifier at (row, column) of block `block`. */
   resolveAt(block: number, row: number, column: number): Resolved | undefined {
     const scopes = this.blocks[block];
@@ -140,7 +135,8 @@ export class PythonProgram {
   /**
    * The API an expression (a name or `receiver.member`) names. A member is looked up on its
    * receiver's inferred type; when that type is unknown, only a called member is matched by
-   * name, and only where the receiver's name or a single family of classes makes it clear.
+   * name (plus a few tensor attributes such as `shape` in torch code), and only where the
+   * receiver's name or a single family of classes makes it clear.
    */
   resolveExpression(block: number, expr: Node): { api: ApiRef; byName: boolean } | undefined {
     if (expr.type === 'identifier') {

@@ -3,7 +3,10 @@ import type { Node, Tree } from 'web-tree-sitter';
 /**
  * What one name is bound to at one place. Only imports resolve to a qualified name; a plain
  * alias assignment (`F = torch.nn.functional`) is followed lazily; everything else (a def, a
- * parameter, `x = model(y)`) is opaque: it shadows imports but names nothing we know.
+ * parameter, `x = model(y)`) is opaque: it shadows imports and names no API itself, but keeps
+ * what the type inference needs (the assigned value, the iterated value, the parameter).
+ *
+ * WARNING: the nodes belong to the block's tree and are valid only while it lives.
  */
 export interface Binding {
   /** Qualified name bound by an import (`torch.nn` for `import torch.nn as nn`). */

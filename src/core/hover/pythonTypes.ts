@@ -220,7 +220,8 @@ export class TypeInference {
     if (r.kind === 'unbound') return undefined;
     const b = r.binding;
     if (!b) return undefined;
-    if (b.def) return b.def.type === 'class_definition' ? undefined : undefined;
+    // A def or class name is the function or class itself; only calls of classes are typed (in `call`).
+    if (b.def) return undefined;
     if (b.annotation) {
       const t = this.annotationType(b.block, b.annotation, depth);
       if (t) return t;
