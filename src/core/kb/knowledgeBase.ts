@@ -140,19 +140,23 @@ export class KnowledgeBase {
     return this.entries.find((e) => e.kind === 'parameter' && e.name.endsWith('.' + kw) && (e.appliesTo ?? []).includes(callee.name));
   }
 
-  /** Entries matching every word of `query` in their names, signature or summaries, best first. */
+  /** Entries matching every word of `query` in their names, signature or summaries (either language), best first. */
   search(query: string, lang: KbLang, limit = 50): KbEntry[] {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
     if (!words.length) return this.entries.slice(0, limit);
     const scored: { e: KbEntry; score: number }[] = [];
     for (const e of this.entries) {
       const names = [e.name, ...(e.aliases ?? [])].join(' ').toLowerCase();
-      const text = `${e.signature} ${e[lang].summary}`.toLowerCase();
+      // Both languages are searched whatever the UI's (`卷积` finds Conv2d in an English UI);
+      // a match in the reader's language ranks first.
+      const own = `${e.signature} ${e[lang].summary}`.toLowerCase();
+      const other = KB_LANGS.filter((l) => l !== lang).map((l) => e[l].summary).join(' ').toLowerCase();
       let score = 0;
       for (const w of words) {
         if (e.name.toLowerCase().endsWith('.' + w) || e.name.toLowerCase() === w) score += 10;
         else if (names.includes(w)) score += 5;
-        else if (text.includes(w)) score += 1;
+        else if (own.includes(w)) score += 2;
+        else if (other.includes(w)) score += 1;
         else {
           score = -1;
           break;
