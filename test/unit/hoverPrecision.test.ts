@@ -31,6 +31,9 @@ test('wrong hovers seen on real code stay silent', async () => {
   assert.equal(await nameAt(net + '        return self.help|er()\n'), undefined);
   // A method the user's Module subclass defines itself is the user's (an RL agent's own train()).
   assert.equal(await nameAt(TORCH + 'class Agent(nn.Module):\n    def train(self, batch): pass\nagent = Agent()\nagent.tra|in(batch)\n'), undefined);
+  // Settings objects: `args.device` is a string, not a tensor's device.
+  assert.equal(await nameAt(TORCH + 'def main(args):\n    model.to(args.devi|ce)\n'), undefined);
+  assert.equal(await nameAt(TORCH + 'def main(x):\n    return x.devi|ce\n'), 'torch.Tensor.device');
   // Plain Python values: a string's split is not Tensor.split.
   assert.equal(await nameAt(TORCH + 'name = "encoder.0.weight"\nparts = name.spl|it(".")\n'), undefined);
   assert.equal(await nameAt(TORCH + 'd = {}\nfor k in d.ke|ys(): pass\n'), undefined);
@@ -76,6 +79,9 @@ test('local type inference: constructors, factories, self attributes, calls, ite
   assert.equal(await nameAt(loop + '    i.bit_len|gth()\n'), undefined);
   // A parameter named like a loader, in torch code (mnist/main.py's test(model, device, test_loader)).
   assert.equal(await nameAt(TORCH + 'def test(model, device, test_loader):\n    for data, target in test_loader:\n        data = data.cu|da()\n'), 'torch.Tensor.cuda');
+  // A decorated method keeps its `self` (k-diffusion's `@torch.no_grad()` methods); a static one has none.
+  assert.equal(await nameAt(net + '        return x\n    @torch.no_grad()\n    def sample(self):\n        return self.paramet|ers()\n'), 'torch.nn.Module.parameters');
+  assert.equal(await nameAt(net + '        return x\n    @staticmethod\n    def make(self):\n        return self.traini|ng\n'), undefined);
   // Annotations.
   assert.equal(await nameAt('import torch as th\ndef f(obs: th.Tensor):\n    return obs.flo|at()\n'), 'torch.Tensor.float');
   // Tuple assignment pairs names with values.

@@ -47,6 +47,8 @@ const RECEIVER_HINTS: [RegExp, string][] = [
 ];
 /** Tensor attributes matched by name on an unknown receiver in torch code, even when not called. */
 const TENSOR_PROPERTIES = new Set(['shape', 'dtype', 'device', 'ndim', 'is_cuda']);
+/** Receivers that hold settings, not tensors: `args.device` is a string or a torch.device. */
+const CONFIG_NAMES = /^(args|opt|opts|cfg|config|conf|hparams|params|flags|options|settings|kwargs)$/;
 /** Families a by-name match may come from when the receiver gives no hint. */
 const BY_NAME_FAMILIES = ['torch.Tensor', 'torch.nn.Module', 'torch.optim.Optimizer', 'torch.optim.lr_scheduler.LRScheduler'];
 
@@ -163,7 +165,7 @@ export class PythonProgram {
     const called = expr.parent?.type === 'call' && expr.parent.childForFieldName('function')?.id === expr.id;
     if (!called) {
       // `x.shape` on a value we cannot type, in torch code: tensors are what have these.
-      if (!TENSOR_PROPERTIES.has(member) || !this.importsTorch()) return undefined;
+      if (!TENSOR_PROPERTIES.has(member) || !this.importsTorch() || CONFIG_NAMES.test(lastName(obj) ?? '')) return undefined;
       const api = this.kb.memberOf('torch.Tensor', member);
       return api ? { api, byName: true } : undefined;
     }
@@ -185,7 +187,7 @@ export class PythonProgram {
 
   /** A guess for `receiver.member(...)` with an unknown receiver; undefined unless it is unambiguous. */
   private byName(receiver: Node, member: string): ApiRef | undefined {
-    const last = receiver.type === 'attribute' ? receiver.childForFieldName('attribute')?.text : receiver.type === 'identifier' ? receiver.text : undefined;
+    const last = lastName(receiver);
     if (last) {
       for (const [re, cls] of RECEIVER_HINTS) {
         if (re.test(last)) return this.kb.memberOf(cls, member);
@@ -310,6 +312,11 @@ export class PythonProgram {
     if (parent.id === mod.id) return inner;
     return `${upTo(mod, null)}.${inner}`;
   }
+}
+
+/** The last name of a receiver: `optimizer` in `self.policy.optimizer`. */
+function lastName(receiver: Node): string | undefined {
+  return receiver.type === 'attribute' ? receiver.childForFieldName('attribute')?.text : receiver.type === 'identifier' ? receiver.text : undefined;
 }
 
 function before(b: Binding, p: Place): boolean {

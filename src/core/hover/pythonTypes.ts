@@ -250,7 +250,12 @@ export class TypeInference {
   private parameter(block: number, fn: Node, index: number, depth: number): PyType | undefined {
     if (fn.type !== 'function_definition') return undefined;
     let cls: Node | null = fn.parent;
-    if (cls?.type === 'decorated_definition') return undefined; // static and class methods
+    if (cls?.type === 'decorated_definition') {
+      // `@torch.no_grad()` keeps `self`; static and class methods have none.
+      const plain = cls.namedChildren.filter((d) => d?.type === 'decorator').every((d) => !/^@\s*(staticmethod|classmethod)\b/.test(d!.text));
+      if (!plain) return undefined;
+      cls = cls.parent;
+    }
     while (cls && cls.type === 'block') cls = cls.parent;
     if (cls?.type !== 'class_definition') return undefined;
     const self = this.classInstance(cls, block, depth);
