@@ -98,3 +98,18 @@ test('notes: python blocks, indented and quoted, with imports from earlier block
   // A later block's imports do not reach back.
   assert.equal(await nameAt('```python\nF.con|v2d(x)\n```\n```python\nimport torch.nn.functional as F\n```\n', 'markdown'), undefined);
 });
+
+test('notes: inline code in prose hovers, through the note\'s imports or the usual short names', async () => {
+  assert.equal(await nameAt('# 卷积\n\n用 `nn.Con|v2d` 做卷积。\n', 'markdown'), 'torch.nn.Conv2d');
+  const hit = await hoverAtMarker('这里 `F.dro|pout(x, 0.5)` 只在训练时生效。\n', 'markdown');
+  assert.equal(hit?.api.name, 'torch.nn.functional.dropout');
+  assert.deepEqual(hit?.range, { startLine: 0, startCol: 6, endLine: 0, endCol: 13 });
+  assert.equal(await nameAt('`n|n.Conv2d`\n', 'markdown'), 'torch.nn');
+  // The note's own import wins over the convention.
+  assert.equal(await nameAt('```python\nimport torch.nn.functional as G\n```\n\nUse `G.re|lu`.\n', 'markdown'), 'torch.nn.functional.relu');
+  // Not in a code span, not a known name, or inside a non-Python block: nothing.
+  assert.equal(await nameAt('nn.Con|v2d in plain prose\n', 'markdown'), undefined);
+  assert.equal(await nameAt('`my.Con|v2d`\n', 'markdown'), undefined);
+  assert.equal(await nameAt('```js\nconst s = `nn.Con|v2d`;\n```\n', 'markdown'), undefined);
+  assert.equal(await nameAt('    indented `nn.Con|v2d` code\n', 'markdown'), undefined);
+});

@@ -36,7 +36,7 @@ interface IndexedNote {
 }
 
 /** Names readers use for modules without importing them in the prose: `nn.Conv2d`, `F.relu`. */
-const CONVENTIONAL: Record<string, string> = {
+export const CONVENTIONAL: Record<string, string> = {
   torch: 'torch', nn: 'torch.nn', F: 'torch.nn.functional', tf: 'tensorflow', dist: 'torch.distributed',
   optim: 'torch.optim', functools: 'functools', DDP: 'torch.nn.parallel.DistributedDataParallel',
 };
