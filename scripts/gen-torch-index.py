@@ -152,6 +152,8 @@ def add(name, obj, kind=None, owner=None):
                 sig = re.sub(r'\s*->\s*None$', '', sig)
             if owner:
                 sig = re.sub(r'\(self(, )?', '(', sig, count=1)
+            # Default values printed as `<X object at 0x7f…>` differ per run: keep the type only.
+            sig = re.sub(r' (object )?at 0x[0-9a-f]+>', '>', sig)
             e['signature'] = sig
             r = returns(sig)
             if r and k != 'class':
