@@ -1,6 +1,7 @@
 /**
  * Hover docs in a real VS Code: over `@tf_export` in a .py file, and over `F.conv2d` inside a
- * note's Python block, the hover widget shows the knowledge-base explanation.
+ * note's Python block, the hover widget shows the knowledge-base explanation; over a torch name
+ * with no curated entry, the generated index's signature and version.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -20,6 +21,7 @@ const NOTE = `# Convolutions
 Some prose.
 
 \`\`\`python
+import torch
 import torch.nn.functional as F
 \`\`\`
 
@@ -27,6 +29,7 @@ import torch.nn.functional as F
 
 \`\`\`python
 y = F.conv2d(x, w, padding=1)
+z = torch.logsumexp(y, 1)
 \`\`\`
 `;
 
@@ -82,5 +85,11 @@ test('hover explains @tf_export in a .py file and F.conv2d in a note', { timeout
     // The workspace's own note links back to the section using it.
     assert.match(convHover, /Note: Convolutions §Functional call/);
     await vs.screenshot('hover-conv2d-note');
+    await vs.page.keyboard.press('Escape');
+
+    // A name without a curated entry: the generated index's signature, labelled with its version.
+    const indexHover = await hoverToken(vs.page, note, 'z = torch.logsumexp', 'logsumexp', /torch\.logsumexp/);
+    assert.match(indexHover, /logsumexp\(input, dim/);
+    assert.match(indexHover, /generated from torch 1\.13/);
   });
 });

@@ -26,5 +26,5 @@ export async function hoverAtMarker(src: string, kind: 'python' | 'markdown' = '
 
 /** The entry name hovered at the marker, or undefined. */
 export async function nameAt(src: string, kind: 'python' | 'markdown' = 'python'): Promise<string | undefined> {
-  return (await hoverAtMarker(src, kind))?.entry.name;
+  return (await hoverAtMarker(src, kind))?.api.name;
 }

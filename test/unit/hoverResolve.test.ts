@@ -55,15 +55,18 @@ test('decorators with arguments list the exported public names', async () => {
   assert.deepEqual(keras?.exports, { api: 'keras', v2: ['keras.layers.Dense'], v1: ['keras.layers.Dense'] });
   const bare = await hoverAtMarker(base + 'x = tf_ex|port\n');
   assert.equal(bare?.exports, undefined);
-  assert.equal(bare?.entry.name, 'tensorflow.python.util.tf_export.tf_export');
+  assert.equal(bare?.api.name, 'tensorflow.python.util.tf_export.tf_export');
 });
 
 test('methods on values of unknown type match by name, marked as such', async () => {
   const back = await hoverAtMarker('loss = model(x).sum()\nloss.back|ward()\n');
-  assert.equal(back?.entry.name, 'torch.Tensor.backward');
+  assert.equal(back?.api.name, 'torch.Tensor.backward');
   assert.equal(back?.byName, true);
   assert.equal(await nameAt('y = x.deta|ch()\n'), 'torch.Tensor.detach');
-  assert.equal(await nameAt('print(p.gr|ad)\n'), 'torch.Tensor.grad');
+  // Not called and not typed: a property is only explained when the receiver is known.
+  assert.equal(await nameAt('print(p.gr|ad)\n'), undefined);
+  assert.equal(await nameAt('for p in model.parameters():\n    print(p.gr|ad)\nmodel = torch.nn.Linear(2, 2)\nimport torch\n'), undefined);
+  assert.equal(await nameAt('import torch\nmodel = torch.nn.Linear(2, 2)\nfor p in model.parameters():\n    print(p.gr|ad)\n'), 'torch.Tensor.grad');
   assert.equal(await nameAt('t.requires_gr|ad_()\n'), 'torch.Tensor.requires_grad_');
   assert.equal(await nameAt('model(x).sum().back|ward()\n'), 'torch.Tensor.backward');
   assert.equal(await nameAt('sampler.set_ep|och(3)\n'), 'torch.utils.data.distributed.DistributedSampler.set_epoch');
@@ -85,7 +88,7 @@ test('notes: python blocks, indented and quoted, with imports from earlier block
     '- item', '', '  ```py {run}', '  y = F.con|v2d(x, w)', '  ```', '',
   ].join('\n');
   const hit = await hoverAtMarker(note, 'markdown');
-  assert.equal(hit?.entry.name, CONV);
+  assert.equal(hit?.api.name, CONV);
   assert.deepEqual(hit?.range, { startLine: 9, startCol: 8, endLine: 9, endCol: 14 });
   const quoted = '```python\nimport torch\n```\n\n> ```python\n> with torch.no_gr|ad():\n>     pass\n> ```\n';
   assert.equal(await nameAt(quoted, 'markdown'), 'torch.no_grad');
@@ -94,4 +97,19 @@ test('notes: python blocks, indented and quoted, with imports from earlier block
   assert.equal(await nameAt('```js\nimport torch.nn.functional as F\nF.con|v2d\n```\n', 'markdown'), undefined);
   // A later block's imports do not reach back.
   assert.equal(await nameAt('```python\nF.con|v2d(x)\n```\n```python\nimport torch.nn.functional as F\n```\n', 'markdown'), undefined);
+});
+
+test('notes: inline code in prose hovers, through the note\'s imports or the usual short names', async () => {
+  assert.equal(await nameAt('# 卷积\n\n用 `nn.Con|v2d` 做卷积。\n', 'markdown'), 'torch.nn.Conv2d');
+  const hit = await hoverAtMarker('这里 `F.dro|pout(x, 0.5)` 只在训练时生效。\n', 'markdown');
+  assert.equal(hit?.api.name, 'torch.nn.functional.dropout');
+  assert.deepEqual(hit?.range, { startLine: 0, startCol: 6, endLine: 0, endCol: 13 });
+  assert.equal(await nameAt('`n|n.Conv2d`\n', 'markdown'), 'torch.nn');
+  // The note's own import wins over the convention.
+  assert.equal(await nameAt('```python\nimport torch.nn.functional as G\n```\n\nUse `G.re|lu`.\n', 'markdown'), 'torch.nn.functional.relu');
+  // Not in a code span, not a known name, or inside a non-Python block: nothing.
+  assert.equal(await nameAt('nn.Con|v2d in plain prose\n', 'markdown'), undefined);
+  assert.equal(await nameAt('`my.Con|v2d`\n', 'markdown'), undefined);
+  assert.equal(await nameAt('```js\nconst s = `nn.Con|v2d`;\n```\n', 'markdown'), undefined);
+  assert.equal(await nameAt('    indented `nn.Con|v2d` code\n', 'markdown'), undefined);
 });

@@ -1,5 +1,6 @@
 import type { KnowledgeBase } from '../kb/knowledgeBase';
-import { blockAt, noteRange, outlineNote, type NoteOutline } from './noteOutline';
+import { CONVENTIONAL } from './noteIndex';
+import { blockAt, isProseLine, noteRange, outlineNote, type NoteOutline } from './noteOutline';
 import type { PythonParser } from './pythonParser';
 import { PythonProgram, type Resolved } from './pythonResolver';
 import { BlockScopes } from './pythonScopes';
@@ -23,6 +24,8 @@ interface Parsed {
   program: PythonProgram;
   /** For notes: where the Python blocks sit in the note. */
   outline?: NoteOutline;
+  /** For notes: the lines, for inline code in prose. */
+  lines?: string[];
 }
 
 /**
@@ -42,9 +45,44 @@ export class HoverEngine {
       return r && { ...r, range: { startLine: r.range.startRow, startCol: r.range.startCol, endLine: r.range.endRow, endCol: r.range.endCol } };
     }
     const where = blockAt(parsed.outline!, line, character);
-    if (!where) return undefined;
+    if (!where) return isProseLine(parsed.outline!, line) ? this.inlineCodeAt(parsed, line, character) : undefined;
     const r = parsed.program.resolveAt(where.block, where.row, where.column);
     return r && { ...r, range: noteRange(parsed.outline!, where.block, r.range) };
+  }
+
+  /**
+   * A dotted name in an inline code span of a note's prose (`` `nn.Conv2d` ``), resolved with
+   * the note's imports, else with the names readers use without importing (`nn`, `F`, `torch`).
+   */
+  private inlineCodeAt(parsed: Parsed, line: number, character: number): HoverHit | undefined {
+    const text = parsed.lines?.[line];
+    if (!text) return undefined;
+    for (const span of text.matchAll(/(`+)([^`]+?)\1(?!`)/g)) {
+      const start = span.index! + span[1]!.length;
+      const end = start + span[2]!.length;
+      if (character < start || character > end) continue;
+      for (const m of span[2]!.matchAll(/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*/g)) {
+        const from = start + m.index!;
+        if (character < from || character > from + m[0].length) continue;
+        // The segments up to the hovered one: on `nn` of `nn.Conv2d` that is the module.
+        const parts: string[] = [];
+        let col = from;
+        let segStart = from;
+        for (const seg of m[0].split('.')) {
+          parts.push(seg);
+          segStart = col;
+          if (character <= col + seg.length) break;
+          col += seg.length + 1;
+        }
+        const qualified = parsed.program.qualifyAtEnd(parts) ?? (CONVENTIONAL[parts[0]!] ? [CONVENTIONAL[parts[0]!], ...parts.slice(1)].join('.') : undefined);
+        const api = qualified ? this.kb.find(qualified) : undefined;
+        if (!api) return undefined;
+        const seg = parts[parts.length - 1]!;
+        return { api, ...(api.entry ? { entry: api.entry } : {}), byName: false, range: { startLine: line, startCol: segStart, endLine: line, endCol: segStart + seg.length } };
+      }
+      return undefined;
+    }
+    return undefined;
   }
 
   /** Parses now (e.g. when a document opens) so the first hover is fast. */
@@ -78,7 +116,7 @@ export class HoverEngine {
     } else {
       const outline = outlineNote(doc.text);
       const blocks = outline.blocks.map((b, i) => new BlockScopes(this.parser.parse(b.text), i));
-      parsed = { version: doc.version, program: new PythonProgram(blocks, this.kb), outline };
+      parsed = { version: doc.version, program: new PythonProgram(blocks, this.kb), outline, lines: doc.text.split(/\r?\n/) };
     }
     this.cache.set(doc.key, parsed);
     while (this.cache.size > this.maxDocuments) this.forget(this.cache.keys().next().value!);

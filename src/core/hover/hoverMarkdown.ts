@@ -1,6 +1,7 @@
-import type { KnowledgeBase } from '../kb/knowledgeBase';
+import type { ApiRef, KnowledgeBase } from '../kb/knowledgeBase';
 import type { KbEntry, KbLang } from '../kb/types';
 import { KB_LANGS } from '../kb/types';
+import { inlineMathToText } from './mathText';
 import type { NoteLink } from './noteIndex';
 import type { ExportNames } from './pythonResolver';
 
@@ -27,6 +28,10 @@ const LABELS = {
     note: '笔记',
     notes: '相关笔记',
     noNotes: '工作区里还没有笔记提到它。',
+    generated: (v: string) => `签名与摘要由 ${v} 自动生成（来自其文档字符串，英文），知识库里还没有人工编写的讲解。`,
+    generatedDocs: '在官方文档中查找',
+    // Full-width colon after a label, as Chinese text writes it.
+    sep: '：',
   },
   en: {
     kinds: { module: 'module', class: 'class', function: 'function', method: 'method', property: 'property', decorator: 'decorator', 'context-manager': 'context manager', parameter: 'parameter', constant: 'constant', command: 'command' },
@@ -45,6 +50,9 @@ const LABELS = {
     note: 'Note',
     notes: 'Notes',
     noNotes: 'No note in the workspace mentions it yet.',
+    generated: (v: string) => `Signature and summary generated from ${v} (its docstring); the knowledge base has no curated explanation yet.`,
+    generatedDocs: 'Search the official documentation',
+    sep: ': ',
   },
 } as const;
 
@@ -54,8 +62,7 @@ const fence = (s: string) => '```python\n' + s.trimEnd() + '\n```';
 const linkText = (s: string) => s.replace(/([\\[\]])/g, '\\$1');
 
 export function noteLinkLabel(link: NoteLink, lang: KbLang): string {
-  const sep = lang === 'zh' ? '：' : ': ';
-  return `${LABELS[lang].note}${sep}${link.title}${link.section ? ` §${link.section}` : ''}`;
+  return `${LABELS[lang].note}${LABELS[lang].sep}${link.title}${link.section ? ` §${link.section}` : ''}`;
 }
 
 /** The public names, e.g. TF1 API: `tf.app.run` (in TF2 as `tf.compat.v1.app.run`). */
@@ -64,8 +71,8 @@ export function exportLines(ex: ExportNames, lang: KbLang): string[] {
   const v2 = ex.v2.length ? ex.v2.map((n) => code(`tf.${n}`)).join(', ') : L.none;
   const v1 = ex.v1.map((n) => code(`tf.${n}`)).join(', ');
   const compat = ex.v1.map((n) => code(`tf.compat.v1.${n}`)).join(', ');
-  const lines = [`**${L.exports}** (${code(ex.api)})`, '', `- ${L.v2}: ${v2}`];
-  if (ex.v1.length) lines.push(`- ${L.v1}: ${v1} (${L.inTf2} ${compat})`);
+  const lines = [`**${L.exports}** (${code(ex.api)})`, '', `- ${L.v2}${L.sep}${v2}`];
+  if (ex.v1.length) lines.push(`- ${L.v1}${L.sep}${v1} (${L.inTf2} ${compat})`);
   return lines;
 }
 
@@ -73,20 +80,68 @@ function header(entry: KbEntry, lang: KbLang): string {
   return `**${code(entry.name)}** · ${LABELS[lang].kinds[entry.kind]}`;
 }
 
+const CJK = /[\u4e00-\u9fff]/;
+
+/**
+ * An example in one language: bilingual comments (`# 中文 / English`) keep their own half, so
+ * an English hover carries no Chinese.
+ */
+export function localizeExample(example: string, lang: KbLang): string {
+  return example
+    .split('\n')
+    .map((line) => {
+      const at = line.indexOf('#');
+      if (at < 0 || !CJK.test(line.slice(at))) return line;
+      const code = line.slice(0, at).trimEnd();
+      const comment = line.slice(at + 1).trim();
+      const slash = comment.lastIndexOf(' / ');
+      const zh = slash >= 0 ? comment.slice(0, slash).trim() : comment;
+      const en = slash >= 0 ? comment.slice(slash + 3).trim() : '';
+      const keep = lang === 'zh' ? zh : CJK.test(en) ? '' : en;
+      return keep ? `${code}${code ? '  ' : ''}# ${keep}` : code;
+    })
+    .join('\n');
+}
+
 function body(entry: KbEntry, kb: KnowledgeBase, lang: KbLang): string[] {
   const L = LABELS[lang];
   const t = entry[lang];
-  const out = [t.summary, '', t.concept, ''];
-  if (t.state) out.push(`**${L.state}**: ${t.state}`, '');
-  out.push(`**${L.pitfalls}**`, '', ...t.pitfalls.map((p) => `- ${p}`), '');
+  const m = inlineMathToText;
+  const out = [m(t.summary), '', m(t.concept), ''];
+  if (t.state) out.push(`**${L.state}**${L.sep}${m(t.state)}`, '');
+  out.push(`**${L.pitfalls}**`, '', ...t.pitfalls.map((p) => `- ${m(p)}`), '');
   const refs = (names: string[] | undefined) => (names ?? []).filter((n) => kb.get(n)).map(code).join(', ');
-  if (entry.counterparts?.length) out.push(`**${L.counterpart}**: ${refs(entry.counterparts)}`, '');
+  if (entry.counterparts?.length) out.push(`**${L.counterpart}**${L.sep}${refs(entry.counterparts)}`, '');
   return out;
+}
+
+/** Where to look a generated entry up: the docs' search for the version it was read from. */
+function generatedDocs(api: ApiRef): string | undefined {
+  const m = /^torch (\d+\.\d+)/.exec(api.version ?? '');
+  return m ? `https://pytorch.org/docs/${m[1]}/search.html?q=${encodeURIComponent(api.name)}` : undefined;
+}
+
+/** A hover for a name the generated index knows but the knowledge base does not explain. */
+function generatedMarkdown(api: ApiRef, byName: boolean, lang: KbLang): string {
+  const L = LABELS[lang];
+  const out = [`**${code(api.name)}** · ${L.kinds[api.kind]}`, ''];
+  if (api.signature) out.push(fence(api.signature), '');
+  if (byName) out.push(`*${L.byName}*`, '');
+  if (api.summary) out.push(escapeText(api.summary), '');
+  out.push(`*${L.generated(api.version ?? '')}*`);
+  const docs = generatedDocs(api);
+  if (docs) out.push('', `[${L.generatedDocs}](${docs})`);
+  return out.join('\n') + '\n';
+}
+
+/** Docstring text is the package's, not ours: keep it from becoming links, images or HTML. */
+function escapeText(s: string): string {
+  return s.replace(/([\\[\]<>*_!#|])/g, '\\$1');
 }
 
 /** The hover: one entry in one language, the export names when on a decorator, and note links. */
 export function hoverMarkdown(
-  hit: { entry: KbEntry; byName: boolean; exports?: ExportNames },
+  hit: { api?: ApiRef; entry?: KbEntry; byName: boolean; exports?: ExportNames },
   kb: KnowledgeBase,
   lang: KbLang,
   notes: readonly NoteLink[],
@@ -94,11 +149,12 @@ export function hoverMarkdown(
 ): string {
   const L = LABELS[lang];
   const { entry } = hit;
+  if (!entry) return hit.api ? generatedMarkdown(hit.api, hit.byName, lang) : '';
   const out = [header(entry, lang), '', fence(entry.signature), ''];
   if (hit.byName) out.push(`*${L.byName}*`, '');
   if (hit.exports) out.push(...exportLines(hit.exports, lang), '');
   out.push(...body(entry, kb, lang));
-  out.push(`**${L.example}**`, '', fence(entry.example), '', `[${L.docs}](${entry.doc})`);
+  out.push(`**${L.example}**`, '', fence(localizeExample(entry.example, lang)), '', `[${L.docs}](${entry.doc})`);
   if (notes.length) {
     out.push('', '---', '', ...notes.map((n) => `- [${linkText(noteLinkLabel(n, lang))}](${target(n)})`));
   }
@@ -113,10 +169,10 @@ export function explainMarkdown(entry: KbEntry, kb: KnowledgeBase, first: KbLang
   for (const lang of langs) {
     const L = LABELS[lang];
     out.push(`## ${lang === 'zh' ? '中文' : 'English'} · ${L.kinds[entry.kind]}`, '', ...body(entry, kb, lang));
-    if (entry.see?.length) out.push(`**${L.see}**: ${entry.see.map(code).join(', ')}`, '');
+    if (entry.see?.length) out.push(`**${L.see}**${L.sep}${entry.see.map(code).join(', ')}`, '');
   }
   const L = LABELS[first];
-  out.push(`## ${L.example}`, '', fence(entry.example), '', `[${L.docs}](${entry.doc})`, '', `## ${L.notes}`, '');
+  out.push(`## ${L.example}`, '', fence(localizeExample(entry.example, first)), '', `[${L.docs}](${entry.doc})`, '', `## ${L.notes}`, '');
   if (notes.length) out.push(...notes.map((n) => `- [${linkText(noteLinkLabel(n, first))}](${target(n)})`));
   else out.push(L.noNotes);
   return out.join('\n') + '\n';

@@ -36,7 +36,7 @@ interface IndexedNote {
 }
 
 /** Names readers use for modules without importing them in the prose: `nn.Conv2d`, `F.relu`. */
-const CONVENTIONAL: Record<string, string> = {
+export const CONVENTIONAL: Record<string, string> = {
   torch: 'torch', nn: 'torch.nn', F: 'torch.nn.functional', tf: 'tensorflow', dist: 'torch.distributed',
   optim: 'torch.optim', functools: 'functools', DDP: 'torch.nn.parallel.DistributedDataParallel',
 };
@@ -85,8 +85,12 @@ export class NoteIndex {
     for (const name of old.mentions.keys()) this.byEntry.get(name)?.delete(note);
   }
 
-  /** Notes about `entry`, best first: those naming it in a heading, then by how often their code uses it. */
-  linksFor(entry: KbEntry, limit = 5): NoteLink[] {
+  /**
+   * Notes about `entry`, best first: those naming it in a heading, then by how often their code
+   * uses it. Only curated entries are indexed; a hover without one (undefined) links to none.
+   */
+  linksFor(entry: KbEntry | undefined, limit = 5): NoteLink[] {
+    if (!entry) return [];
     const found: { link: NoteLink; score: number }[] = [];
     for (const key of this.byEntry.get(entry.name) ?? []) {
       const n = this.notes.get(key)!;

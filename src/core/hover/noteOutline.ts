@@ -21,6 +21,8 @@ export interface NoteHeading {
 export interface NoteOutline {
   headings: NoteHeading[];
   blocks: PythonBlock[];
+  /** Line ranges [start, end) of every code or HTML block, Python or not: not prose. */
+  nonProse: [number, number][];
 }
 
 const PYTHON_FENCES = new Set(['python', 'py', 'python3', 'py3', 'ipython', 'pycon']);
@@ -45,8 +47,10 @@ export function outlineNote(text: string): NoteOutline {
   const lines = text.split(/\r?\n/);
   const headings: NoteHeading[] = [];
   const blocks: PythonBlock[] = [];
+  const nonProse: [number, number][] = [];
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
+    if ((t.type === 'fence' || t.type === 'code_block' || t.type === 'html_block') && t.map) nonProse.push([t.map[0], t.map[1]]);
     if (t.type === 'heading_open' && t.map) {
       const inline = tokens[i + 1];
       headings.push({ text: (inline?.content ?? '').trim(), level: Number(t.tag.slice(1)), line: t.map[0] });
@@ -64,7 +68,12 @@ export function outlineNote(text: string): NoteOutline {
       blocks.push({ text: code + '\n', firstLine, columns });
     }
   }
-  return { headings, blocks };
+  return { headings, blocks, nonProse };
+}
+
+/** Is the note line prose (not inside any code or HTML block)? */
+export function isProseLine(outline: NoteOutline, line: number): boolean {
+  return !outline.nonProse.some(([a, b]) => line >= a && line < b);
 }
 
 /** The block, row and column of Python code at a note position, or undefined outside Python code. */

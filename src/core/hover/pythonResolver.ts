@@ -1,7 +1,8 @@
 import type { Node } from 'web-tree-sitter';
-import type { KnowledgeBase } from '../kb/knowledgeBase';
+import type { ApiRef, KnowledgeBase } from '../kb/knowledgeBase';
 import type { KbEntry } from '../kb/types';
 import { BlockScopes, COMPREHENSIONS, FUNCTION_SCOPES, dottedParts, type Binding, type Scope } from './pythonScopes';
+import { TypeInference, type PyType } from './pythonTypes';
 
 /** The public names an export decorator gives the function it decorates. */
 export interface ExportNames {
@@ -15,7 +16,10 @@ export interface ExportNames {
 
 /** What a hover at one position is about. */
 export interface Resolved {
-  entry: KbEntry;
+  /** The API named: a curated entry or a generated index entry. */
+  api: ApiRef;
+  /** The curated entry (`api.entry`), when there is one. */
+  entry?: KbEntry;
   /** Only the member name matched: the receiver's type is unknown (`loss.backward()`). */
   byName: boolean;
   /** The hovered identifier, in its block's rows and UTF-16 columns. */
@@ -30,14 +34,60 @@ interface Place {
   at: number;
 }
 
-type RootResult = { kind: 'qualified'; name: string } | { kind: 'opaque' } | { kind: 'unbound' };
+type RootResult = { kind: 'qualified'; name: string } | { kind: 'opaque'; binding?: Binding } | { kind: 'unbound' };
+
+/**
+ * By-name guesses read the receiver's name for the three families whose methods share names
+ * (`step`, `state_dict`, `zero_grad`): `optimizer.step()` is an optimizer's, `scheduler.step()`
+ * a scheduler's. Other receivers get a by-name match only where one family has the method.
+ */
+const RECEIVER_HINTS: [RegExp, string][] = [
+  [/^(opt|optim|optimizer|.+_(opt|optim|optimizer)|(opt|optim|optimizer)_.+|optimizer[A-Z]\w*)$/, 'torch.optim.Optimizer'],
+  [/^(sched|scheduler|lr_scheduler|.+_scheduler|scheduler_.+)$/, 'torch.optim.lr_scheduler.LRScheduler'],
+];
+/** Tensor attributes matched by name on an unknown receiver in torch code, even when not called. */
+const TENSOR_PROPERTIES = new Set(['shape', 'dtype', 'device', 'ndim', 'is_cuda']);
+/** Receivers that hold settings, not tensors: `args.device` is a string or a torch.device. */
+const CONFIG_NAMES = /^(args|opt|opts|cfg|config|conf|hparams|params|flags|options|settings|kwargs)$/;
+/** Families a by-name match may come from when the receiver gives no hint. */
+const BY_NAME_FAMILIES = ['torch.Tensor', 'torch.nn.Module', 'torch.optim.Optimizer', 'torch.optim.lr_scheduler.LRScheduler'];
 
 /**
  * The Python code visible at a hover: one block for a .py file; for a note, its Python code
  * blocks in order, the later ones seeing the earlier ones' imports as if run one after another.
  */
 export class PythonProgram {
-  constructor(readonly blocks: readonly BlockScopes[], private readonly kb: KnowledgeBase) {}
+  private readonly types: TypeInference;
+
+  constructor(readonly blocks: readonly BlockScopes[], private readonly kb: KnowledgeBase) {
+    this.types = new TypeInference(kb, (name, block, at) => this.resolveRoot(name, block, at), () => this.importsTorch());
+  }
+
+  private flavour: { torch: boolean; tf: boolean } | undefined;
+
+  /** Which frameworks the program imports (at module level, in any block). */
+  private frameworks(): { torch: boolean; tf: boolean } {
+    if (!this.flavour) {
+      const f = { torch: false, tf: false };
+      for (const b of this.blocks) {
+        for (const list of b.module.bindings.values()) {
+          for (const x of list) {
+            if (x.target === undefined) continue;
+            if (/^torch(\.|$)/.test(x.target)) f.torch = true;
+            if (/^(tensorflow|keras)(\.|$)/.test(x.target)) f.tf = true;
+          }
+        }
+      }
+      this.flavour = f;
+    }
+    return this.flavour;
+  }
+
+  /** Does the program import torch and neither TensorFlow nor Keras? By-name tensor guesses need that. */
+  importsTorch(): boolean {
+    const f = this.frameworks();
+    return f.torch && !f.tf;
+  }
 
   /** Resolves the identifier at (row, column) of block `block`. */
   resolveAt(block: number, row: number, column: number): Resolved | undefined {
@@ -58,20 +108,19 @@ export class PythonProgram {
     const range = { startRow: node.startPosition.row, startCol: node.startPosition.column, endRow: node.endPosition.row, endCol: node.endPosition.column };
     const parent = node.parent;
     if (!parent) return undefined;
+    const hit = (api: ApiRef | undefined, byName: boolean, exports?: ExportNames): Resolved | undefined =>
+      api ? { api, ...(api.entry ? { entry: api.entry } : {}), byName, range, ...(exports ? { exports } : {}) } : undefined;
 
     const imported = this.inImport(node, parent);
-    if (imported !== undefined) {
-      const entry = imported ? this.kb.get(imported) : undefined;
-      return entry ? { entry, byName: false, range } : undefined;
-    }
+    if (imported !== undefined) return hit(imported ? this.kb.find(imported) : undefined, false);
 
     if (parent.type === 'keyword_argument' && parent.childForFieldName('name')?.id === node.id) {
       const call = parent.parent?.parent;
       const callee = call?.type === 'call' ? call.childForFieldName('function') : null;
       if (!callee) return undefined;
       const target = this.resolveExpression(block, callee);
-      const entry = target && this.kb.parameter(target.entry, node.text);
-      return entry ? { entry, byName: target.byName, range } : undefined;
+      const entry = target?.api.entry && this.kb.parameter(target.api.entry, node.text);
+      return entry ? hit(this.kb.find(entry.name), target.byName) : undefined;
     }
 
     const isMember = parent.type === 'attribute' && parent.childForFieldName('attribute')?.id === node.id;
@@ -81,30 +130,78 @@ export class PythonProgram {
     if (!isMember && !isExpressionIdentifier(node, parent)) return undefined;
     const target = this.resolveExpression(block, chain);
     if (!target) return undefined;
-    const exports = target.entry.exportApi ? exportNamesAt(chain, target.entry.exportApi) : undefined;
-    return { entry: target.entry, byName: target.byName, range, ...(exports ? { exports } : {}) };
+    const exportApi = target.api.entry?.exportApi;
+    return hit(target.api, target.byName, exportApi ? exportNamesAt(chain, exportApi) : undefined);
   }
 
-  /** The entry a dotted expression names, through imports; by member name when the receiver is unknown. */
-  resolveExpression(block: number, expr: Node): { entry: KbEntry; byName: boolean } | undefined {
-    const parts = dottedParts(expr);
+  /**
+   * The API an expression (a name or `receiver.member`) names. A member is looked up on its
+   * receiver's inferred type; when that type is unknown, only a called member is matched by
+   * name (plus a few tensor attributes such as `shape` in torch code), and only where the
+   * receiver's name or a single family of classes makes it clear.
+   */
+  resolveExpression(block: number, expr: Node): { api: ApiRef; byName: boolean } | undefined {
+    if (expr.type === 'identifier') {
+      const root = this.resolveRoot(expr.text, block, expr);
+      if (root.kind !== 'qualified') return undefined;
+      const api = this.kb.find(root.name);
+      return api ? { api, byName: false } : undefined;
+    }
+    if (expr.type !== 'attribute') return undefined;
+    const obj = expr.childForFieldName('object');
+    const member = expr.childForFieldName('attribute')?.text;
+    if (!obj || !member) return undefined;
+    const recv = this.types.typeOf(block, obj);
+    if (recv) {
+      const api = this.memberOf(recv, member, block);
+      return api ? { api, byName: false } : undefined;
+    }
+    // An unknown receiver. A bare name bound by an import is a module we know nothing of.
+    const parts = dottedParts(obj);
     if (parts) {
-      const root = this.resolveRoot(parts[0]!, block, expr);
-      if (root.kind === 'qualified') {
-        const entry = this.kb.get([root.name, ...parts.slice(1)].join('.'));
-        return entry ? { entry, byName: false } : undefined;
+      const root = this.resolveRoot(parts[0]!, block, obj);
+      if (root.kind === 'qualified') return undefined;
+    }
+    const called = expr.parent?.type === 'call' && expr.parent.childForFieldName('function')?.id === expr.id;
+    if (!called) {
+      // `x.shape` on a value we cannot type, in torch code: tensors are what have these.
+      if (!TENSOR_PROPERTIES.has(member) || !this.importsTorch() || CONFIG_NAMES.test(lastName(obj) ?? '')) return undefined;
+      const api = this.kb.memberOf('torch.Tensor', member);
+      return api ? { api, byName: true } : undefined;
+    }
+    const api = this.byName(obj, member);
+    return api ? { api, byName: true } : undefined;
+  }
+
+  private memberOf(recv: PyType, member: string, block: number): ApiRef | undefined {
+    switch (recv.k) {
+      case 'ref':
+        return this.kb.find(`${recv.name}.${member}`);
+      case 'inst':
+        if (recv.user && this.types.userDefines(recv.user, member, block)) return undefined;
+        return this.kb.memberOf(recv.cls, member);
+      default:
+        return undefined;
+    }
+  }
+
+  /** A guess for `receiver.member(...)` with an unknown receiver; undefined unless it is unambiguous. */
+  private byName(receiver: Node, member: string): ApiRef | undefined {
+    const last = lastName(receiver);
+    if (last) {
+      for (const [re, cls] of RECEIVER_HINTS) {
+        if (re.test(last)) return this.kb.memberOf(cls, member);
       }
-      if (parts.length < 2) return undefined;
-      const entry = this.kb.member(parts[parts.length - 1]!);
-      return entry ? { entry, byName: true } : undefined;
     }
-    if (expr.type === 'attribute') {
-      // `model(x).sum().backward()`: the receiver is a call or subscript we cannot type.
-      const attr = expr.childForFieldName('attribute');
-      const entry = attr ? this.kb.member(attr.text) : undefined;
-      return entry ? { entry, byName: true } : undefined;
-    }
-    return undefined;
+    const curated = this.kb.member(member);
+    // A Keras method is a guess only in TensorFlow code, a torch one never there.
+    const tfEntry = curated ? /^(tensorflow|keras)\./.test(curated.name) : false;
+    if (curated && (tfEntry ? this.frameworks().tf : !(this.frameworks().tf && !this.frameworks().torch))) return this.kb.find(curated.name);
+    // Tensor-family guesses only in torch code; dunders (`__init__`) belong to every class.
+    if (!this.importsTorch() || member.startsWith('__')) return undefined;
+    const found = BY_NAME_FAMILIES.map((c) => this.kb.memberOf(c, member)).filter((a): a is ApiRef => !!a);
+    const distinct = new Set(found.map((a) => a.name));
+    return distinct.size === 1 ? found[0] : undefined;
   }
 
   /** Resolves a bare name at `node` through the enclosing scopes, as Python's LEGB rule does (minus builtins). */
@@ -174,9 +271,14 @@ export class PythonProgram {
     if (b.aliasOf && depth < 8 && b.aliasOf[0] !== name) {
       // `F = torch.nn.functional`: resolve the right side where the assignment is.
       const root = this.moduleLookup(b.aliasOf[0]!, { block: b.block, at: b.at - 1 }, depth + 1);
-      if (root.kind === 'qualified') return { kind: 'qualified', name: [root.name, ...b.aliasOf.slice(1)].join('.') };
+      if (root.kind === 'qualified') {
+        const q = [root.name, ...b.aliasOf.slice(1)].join('.');
+        // Only modules alias: `x = torch.float32` or `d = args.device` are values.
+        const api = this.kb.find(q);
+        if (!api || api.kind === 'module') return { kind: 'qualified', name: q };
+      }
     }
-    return { kind: 'opaque' };
+    return { kind: 'opaque', binding: b };
   }
 
   /**
@@ -210,6 +312,11 @@ export class PythonProgram {
     if (parent.id === mod.id) return inner;
     return `${upTo(mod, null)}.${inner}`;
   }
+}
+
+/** The last name of a receiver: `optimizer` in `self.policy.optimizer`. */
+function lastName(receiver: Node): string | undefined {
+  return receiver.type === 'attribute' ? receiver.childForFieldName('attribute')?.text : receiver.type === 'identifier' ? receiver.text : undefined;
 }
 
 function before(b: Binding, p: Place): boolean {
@@ -294,14 +401,13 @@ export function programMentions(program: PythonProgram, kb: KnowledgeBase): { en
       if (!parent) continue;
       let candidate = importNames.has(node.text);
       if (!candidate && parent.type === 'attribute' && parent.childForFieldName('attribute')?.id === node.id) {
-        const parts = dottedParts(parent);
-        candidate = parts ? importNames.has(parts[0]!) || !!kb.member(node.text) : !!kb.member(node.text);
+        candidate = true;
       } else if (!candidate && parent.type === 'keyword_argument') {
         candidate = !!kb.byLastSegment(node.text);
       }
       if (!candidate) continue;
       const r = program.resolveNode(block, node);
-      if (r) out.push({ entry: r.entry, block });
+      if (r?.entry) out.push({ entry: r.entry, block });
     }
   });
   return out;

@@ -3,13 +3,26 @@ import type { Node, Tree } from 'web-tree-sitter';
 /**
  * What one name is bound to at one place. Only imports resolve to a qualified name; a plain
  * alias assignment (`F = torch.nn.functional`) is followed lazily; everything else (a def, a
- * parameter, `x = model(y)`) is opaque: it shadows imports but names nothing we know.
+ * parameter, `x = model(y)`) is opaque: it shadows imports and names no API itself, but keeps
+ * what the type inference needs (the assigned value, the iterated value, the parameter).
+ *
+ * WARNING: the nodes belong to the block's tree and are valid only while it lives.
  */
 export interface Binding {
   /** Qualified name bound by an import (`torch.nn` for `import torch.nn as nn`). */
   target?: string;
   /** `x = a.b.c`: the dotted parts of the right-hand side, resolved where the assignment is. */
   aliasOf?: string[];
+  /** `x = value` with one name on the left: the right side, for the type inference. */
+  value?: Node;
+  /** A name bound by unpacking or iterating `node` (`for x, y in loader`): where in the element it sits. */
+  from?: { node: Node; path: number[]; iter: boolean };
+  /** A function parameter: its function and position. */
+  param?: { fn: Node; index: number };
+  /** The annotation of a parameter or an annotated assignment (`x: torch.Tensor`). */
+  annotation?: Node;
+  /** A `def` or `class` statement. */
+  def?: Node;
   /** Which parsed block (code block of a note; 0 for a .py file) it is in. */
   block: number;
   /** Offset in its block from which the binding is in effect (the end of its statement). */
@@ -111,7 +124,7 @@ class ScopeBuilder {
         const left = n.childForFieldName('left');
         const right = n.childForFieldName('right');
         if (right?.type === 'assignment') this.statement(right); // a = b = c
-        if (left) this.targets(left, at, right && right.type !== 'assignment' ? right : null);
+        if (left) this.targets(left, at, right && right.type !== 'assignment' ? right : null, n.childForFieldName('type'));
         return;
       }
       case 'augmented_assignment': {
@@ -127,24 +140,27 @@ class ScopeBuilder {
       case 'function_definition':
       case 'class_definition': {
         const name = n.childForFieldName('name');
-        if (name) this.add(name.text, { at });
+        if (name) this.add(name.text, { at, def: n });
         return;
       }
       case 'decorated_definition': {
         const def = n.childForFieldName('definition');
-        if (def) this.add(def.childForFieldName('name')?.text ?? '', { at });
+        if (def) this.add(def.childForFieldName('name')?.text ?? '', { at, def });
         return;
       }
       case 'for_statement': {
         const left = n.childForFieldName('left');
-        if (left) this.targets(left, n.startIndex, null);
+        const right = n.childForFieldName('right');
+        if (left) this.targets(left, n.startIndex, null, null, right ? { node: right, path: [], iter: true } : undefined);
         break;
       }
       case 'with_item': {
         const value = n.childForFieldName('value');
         if (value?.type === 'as_pattern') {
           const alias = value.childForFieldName('alias');
-          if (alias) this.targets(alias, at, null);
+          // `with tf.GradientTape() as tape`: most context managers give themselves.
+          const cm = value.namedChildren[0];
+          if (alias) this.targets(alias, at, cm && cm.id !== alias.id ? cm : null);
         }
         return;
       }
@@ -163,20 +179,39 @@ class ScopeBuilder {
     if (CONTAINERS.has(n.type) || n.type === 'with_statement') this.statements(n);
   }
 
-  /** Binds every name in an assignment target; `value` is the right side of a single-name target. */
-  targets(t: Node, at: number, value: Node | null): void {
+  /**
+   * Binds every name in an assignment target; `value` is the right side of a single-name
+   * target, `from` what a name inside a pattern is unpacked from.
+   */
+  targets(t: Node, at: number, value: Node | null, annotation: Node | null = null, from?: Binding['from']): void {
     switch (t.type) {
       case 'identifier': {
         const parts = value ? dottedParts(value) : undefined;
-        this.add(t.text, parts ? { aliasOf: parts, at } : { at });
+        this.add(t.text, {
+          at,
+          ...(parts ? { aliasOf: parts } : {}),
+          ...(value ? { value } : {}),
+          ...(from ? { from } : {}),
+          ...(annotation ? { annotation } : {}),
+        });
         return;
       }
-      case 'as_pattern_target':
       case 'pattern_list':
       case 'tuple_pattern':
       case 'list_pattern':
       case 'tuple':
-      case 'list':
+      case 'list': {
+        const items = t.namedChildren.filter((c): c is Node => !!c);
+        // `a, b = x.to(d), y.to(d)`: pair the names with the values when both sides line up.
+        const values = value && (value.type === 'expression_list' || value.type === 'tuple') ? value.namedChildren.filter((c): c is Node => !!c) : undefined;
+        items.forEach((c, i) => {
+          if (values && values.length === items.length) this.targets(c, at, values[i]!);
+          else if (value) this.targets(c, at, null, null, { node: value, path: [i], iter: false });
+          else this.targets(c, at, null, null, from ? { ...from, path: [...from.path, i] } : undefined);
+        });
+        return;
+      }
+      case 'as_pattern_target':
       case 'list_splat_pattern':
       case 'list_splat':
       case 'parenthesized_expression':
@@ -187,12 +222,15 @@ class ScopeBuilder {
     }
   }
 
-  parameters(params: Node | null, at: number): void {
+  parameters(params: Node | null, at: number, fn: Node): void {
     if (!params) return;
+    let index = 0;
     for (const p of params.namedChildren) {
       if (!p) continue;
       const name = p.type === 'identifier' ? p : p.childForFieldName('name') ?? p.namedChildren.find((c) => c?.type === 'identifier') ?? null;
-      if (name?.type === 'identifier') this.add(name.text, { at });
+      const annotation = p.type === 'typed_parameter' || p.type === 'typed_default_parameter' ? p.childForFieldName('type') : null;
+      if (name?.type === 'identifier') this.add(name.text, { at, param: { fn, index }, ...(annotation ? { annotation } : {}) });
+      index++;
     }
   }
 }
@@ -217,13 +255,14 @@ export class BlockScopes {
     const b = new ScopeBuilder(this.block, this.importNames);
     if (node.type === 'function_definition' || node.type === 'lambda') {
       // Parameters are bound from the start of the function.
-      b.parameters(node.childForFieldName('parameters'), node.startIndex);
+      b.parameters(node.childForFieldName('parameters'), node.startIndex, node);
     }
     if (COMPREHENSIONS.has(node.type)) {
       for (const c of node.namedChildren) {
         if (c?.type === 'for_in_clause') {
           const left = c.childForFieldName('left');
-          if (left) b.targets(left, node.startIndex, null);
+          const right = c.childForFieldName('right');
+          if (left) b.targets(left, node.startIndex, null, null, right ? { node: right, path: [], iter: true } : undefined);
         }
       }
     }

@@ -1,5 +1,21 @@
-import type { KbEntry, KbFile, KbLang } from './types';
+import type { ApiIndex } from './apiIndex';
+import type { KbEntry, KbFile, KbKind, KbLang } from './types';
 import { KB_LANGS } from './types';
+
+/** What a hover names: a curated entry (`source: 'kb'`) or a generated index entry. */
+export interface ApiRef {
+  /** The canonical qualified name. */
+  name: string;
+  kind: KbKind;
+  signature?: string;
+  /** For index entries: the docstring's first sentence (English). */
+  summary?: string;
+  source: 'kb' | 'index';
+  /** For index entries: the package version the signature was read from (`torch 1.13.0a0`). */
+  version?: string;
+  /** The curated entry, when there is one. */
+  entry?: KbEntry;
+}
 
 /** How an entry was found for a name. */
 export interface KbMatch {
@@ -15,8 +31,11 @@ export class KnowledgeBase {
   private readonly byMember = new Map<string, KbEntry[]>();
   private readonly areaOf = new Map<KbEntry, string>();
   readonly entries: readonly KbEntry[];
+  /** Every proper prefix of every name (`torch`, `torch.nn`), for star imports and early exits. */
+  private readonly prefixes = new Set<string>();
 
-  constructor(files: readonly KbFile[]) {
+  /** `index`: generated names that answer when no curated entry does. */
+  constructor(files: readonly KbFile[], readonly index?: ApiIndex) {
     const all: KbEntry[] = [];
     for (const file of files) {
       for (const e of file.entries) {
@@ -34,6 +53,55 @@ export class KnowledgeBase {
       }
     }
     this.entries = all;
+    const names = [...this.byQualified.keys(), ...(index ? index.files.flatMap((f) => [...Object.keys(f.entries), ...Object.keys(f.aliases ?? {})]) : [])];
+    for (const n of names) for (let i = n.indexOf('.'); i > 0; i = n.indexOf('.', i + 1)) this.prefixes.add(n.slice(0, i));
+  }
+
+  /** The API a qualified name (or a defining-module path of one) names: curated first, then the index. */
+  find(qualifiedName: string): ApiRef | undefined {
+    const canonical = this.index?.canonical(qualifiedName);
+    const entry = this.byQualified.get(qualifiedName) ?? (canonical ? this.byQualified.get(canonical) : undefined);
+    if (entry) return { name: entry.name, kind: entry.kind, signature: entry.signature, source: 'kb', entry };
+    const hit = this.index?.get(qualifiedName);
+    if (!hit) return undefined;
+    const kind: KbKind = hit.kind;
+    return { name: hit.name, kind, ...(hit.signature ? { signature: hit.signature } : {}), ...(hit.summary ? { summary: hit.summary } : {}), source: 'index', version: hit.version };
+  }
+
+  /** The class whose members instances of `cls` also have (curated `base`, else the index's). */
+  baseOf(cls: string): string | undefined {
+    return this.find(cls)?.entry?.base ?? this.index?.get(cls)?.base;
+  }
+
+  /** What calling `name` returns, where the curated entry or the generated signature says. */
+  returnsOf(name: string): string | undefined {
+    return this.find(name)?.entry?.returns ?? this.index?.get(name)?.returns;
+  }
+
+  /** The type of a constant (`torch.float32` → `torch.dtype`), from the index. */
+  typeOf(name: string): string | undefined {
+    return this.index?.get(name)?.type;
+  }
+
+  /** The member `name` of instances of `cls`, looked up through its bases. */
+  memberOf(cls: string, name: string): ApiRef | undefined {
+    const seen = new Set<string>();
+    for (let c: string | undefined = this.find(cls)?.name ?? cls; c && !seen.has(c); c = this.baseOf(c)) {
+      seen.add(c);
+      const hit = this.find(`${c}.${name}`);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /** Is `cls` (a class name) `base` or derived from it? */
+  isA(cls: string, base: string): boolean {
+    const seen = new Set<string>();
+    for (let c: string | undefined = this.find(cls)?.name ?? cls; c && !seen.has(c); c = this.baseOf(c)) {
+      if (c === base) return true;
+      seen.add(c);
+    }
+    return false;
   }
 
   get(qualifiedName: string): KbEntry | undefined {
@@ -46,9 +114,7 @@ export class KnowledgeBase {
 
   /** Is any entry named `prefix.…`? Lets the resolver stop early on unknown modules. */
   hasPrefix(prefix: string): boolean {
-    if (this.byQualified.has(prefix)) return true;
-    for (const n of this.byQualified.keys()) if (n.startsWith(prefix + '.')) return true;
-    return false;
+    return this.byQualified.has(prefix) || this.prefixes.has(prefix) || !!this.index?.get(prefix);
   }
 
   /** The single method/property entry with this member name, or undefined when none or several. */
@@ -74,19 +140,23 @@ export class KnowledgeBase {
     return this.entries.find((e) => e.kind === 'parameter' && e.name.endsWith('.' + kw) && (e.appliesTo ?? []).includes(callee.name));
   }
 
-  /** Entries matching every word of `query` in their names, signature or summaries, best first. */
+  /** Entries matching every word of `query` in their names, signature or summaries (either language), best first. */
   search(query: string, lang: KbLang, limit = 50): KbEntry[] {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
     if (!words.length) return this.entries.slice(0, limit);
     const scored: { e: KbEntry; score: number }[] = [];
     for (const e of this.entries) {
       const names = [e.name, ...(e.aliases ?? [])].join(' ').toLowerCase();
-      const text = `${e.signature} ${e[lang].summary}`.toLowerCase();
+      // Both languages are searched whatever the UI's (`卷积` finds Conv2d in an English UI);
+      // a match in the reader's language ranks first.
+      const own = `${e.signature} ${e[lang].summary}`.toLowerCase();
+      const other = KB_LANGS.filter((l) => l !== lang).map((l) => e[l].summary).join(' ').toLowerCase();
       let score = 0;
       for (const w of words) {
         if (e.name.toLowerCase().endsWith('.' + w) || e.name.toLowerCase() === w) score += 10;
         else if (names.includes(w)) score += 5;
-        else if (text.includes(w)) score += 1;
+        else if (own.includes(w)) score += 2;
+        else if (other.includes(w)) score += 1;
         else {
           score = -1;
           break;
@@ -115,6 +185,11 @@ export class KnowledgeBase {
       if (!e.signature.trim()) problems.push(`${where}: no signature`);
       if (!/^https:\/\/\S+$/.test(e.doc)) problems.push(`${where}: doc is not an https URL`);
       const lines = e.example.split('\n').filter((l) => l.trim());
+      // Bilingual comments are split per language when shown (`# 中文 / English`).
+      for (const l of lines) {
+        const c = l.slice(l.indexOf('#') + 1);
+        if (l.includes('#') && /[\u4e00-\u9fff]/.test(c) && !/ \/ [^\u4e00-\u9fff]+$/.test(c)) problems.push(`${where}: example comment has Chinese without an English half (# 中文 / English)`);
+      }
       if (lines.length < 2 || lines.length > 5) problems.push(`${where}: example has ${lines.length} lines (want 2–5)`);
       for (const lang of KB_LANGS) {
         const t = e[lang];

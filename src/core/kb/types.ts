@@ -37,6 +37,13 @@ export interface KbEntry {
   appliesTo?: string[];
   /** For export decorators: which API the names go to (`tensorflow`, `keras`, `estimator`). */
   exportApi?: string;
+  /**
+   * For classes: the class whose members its instances also have, when that is not clear from
+   * the generated index (Keras: `tensorflow.keras.Sequential` → `tensorflow.keras.Model`).
+   */
+  base?: string;
+  /** What calling it gives, when the hover's type inference needs it (`tensorflow.Tensor`). */
+  returns?: string;
   /** A 2–5 line example (Python). */
   example: string;
   /** The official documentation page. */
@@ -50,4 +57,28 @@ export interface KbFile {
   /** Short area name shown in search and counted in reports (`torch.nn`, `autograd`). */
   area: string;
   entries: KbEntry[];
+}
+
+/** One generated entry: what introspecting the installed package said about a public name. */
+export interface IndexEntry {
+  kind: 'module' | 'class' | 'function' | 'method' | 'property' | 'constant';
+  signature?: string;
+  /** The docstring's first sentence (English). */
+  summary?: string;
+  /** For classes: the nearest base whose members instances have (`torch.nn.Module`). */
+  base?: string;
+  /** The return type the signature states, when it is one the type inference uses. */
+  returns?: string;
+  /** For constants: the type of the value (`torch.dtype`). */
+  type?: string;
+}
+
+/** A generated index file (kb/index-*.json), written by a script from one installed version. */
+export interface IndexFile {
+  generatedBy: string;
+  package: string;
+  version: string;
+  entries: Record<string, IndexEntry>;
+  /** Defining-module paths of public objects (`torch.nn.modules.linear.Linear` → `torch.nn.Linear`). */
+  aliases?: Record<string, string>;
 }

@@ -24,6 +24,13 @@ export function hoverLanguage(): KbLang {
   return vscode.env.language.toLowerCase().startsWith('zh') ? 'zh' : 'en';
 }
 
+/** Python language servers whose own hover already shows a name's signature and docstring. */
+const PYTHON_SERVERS = ['ms-python.vscode-pylance', 'ms-python.python', 'ms-pyright.pyright', 'detachhead.basedpyright'];
+
+function pythonServerActive(): boolean {
+  return PYTHON_SERVERS.some((id) => vscode.extensions.getExtension(id)?.isActive);
+}
+
 const noteTarget: NoteLinkTarget = (link) =>
   `command:${OPEN_NOTE}?${encodeURIComponent(JSON.stringify([link.note, link.line]))}`;
 
@@ -129,6 +136,9 @@ class HoverFeature extends Disposable {
     try {
       const hit = this.engine.hoverAt(asHoverDocument(doc), pos.line, pos.character);
       if (!hit) return undefined;
+      // A generated-index hover is a signature and a docstring sentence: in a .py file a Python
+      // language server already shows those, so only curated explanations are added there.
+      if (!hit.entry && doc.languageId === 'python' && pythonServerActive()) return undefined;
       const links = await this.linksFor(hit.entry, undefined, HOVER_INDEX_WAIT_MS);
       if (token.isCancellationRequested) return undefined;
       const md = new vscode.MarkdownString(hoverMarkdown(hit, this.kb, hoverLanguage(), links, noteTarget));
@@ -147,7 +157,7 @@ class HoverFeature extends Disposable {
    * waiting for a large workspace's index after that long and shows no links this time (the
    * build goes on, and the next hover has them).
    */
-  private async linksFor(entry: KbEntry, limit?: number, waitMs?: number): Promise<NoteLink[]> {
+  private async linksFor(entry: KbEntry | undefined, limit?: number, waitMs?: number): Promise<NoteLink[]> {
     const index = this.noteIndex();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const notes = waitMs === undefined ? await index : await Promise.race([index, new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), waitMs); })]);
