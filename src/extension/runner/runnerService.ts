@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/snippets';
 import { drawPlots, metricPlots, OutputCollector, type SnippetOutput } from '../../runner/outputs';
 import type { PlotSpec } from '../../runner/protocol';
+import { LivePublisher } from '../../runner/livePublisher';
 import { startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
 import type { Logger } from '../logger';
 import { Disposable } from '../util/dispose';
@@ -46,7 +47,9 @@ export class RunnerService extends Disposable {
     this.status.name = vscode.l10n.t('ML Notes: running snippet');
     this.status.command = 'mlNotes.stopSnippet';
     this._register({ dispose: () => clearInterval(this.statusTimer) });
-    this._register({ dispose: () => [...this.runs.values()].forEach((r) => void r.started.process?.cancel()) });
+    // Deactivation (window closing, host restarting): nothing may outlive the host, and there is
+    // no time to wait for a polite exit, so every run is killed now, synchronously.
+    this._register({ dispose: () => [...this.runs.values()].forEach((r) => r.started.process?.killNow()) });
   }
 
   isRunning(note: vscode.Uri, key: string): boolean {
@@ -72,7 +75,7 @@ export class RunnerService extends Disposable {
       const r = await this.python.resolve(document.uri, 'code' in combined ? combined.code : snippet.code);
       if ('error' in r) {
         // Recorded as the snippet's output too, so the preview says what is missing.
-        const collector = new OutputCollector({ key: snippet.key, domKey: snippet.domKey, lang: snippet.lang }, () => undefined);
+        const collector = new OutputCollector({ key: snippet.key, domKey: snippet.domKey, lang: snippet.lang, index: snippet.index }, () => undefined);
         collector.onEvent({ type: 'error', message: r.error });
         await this.outputs.set(document.uri, collector.finish({ status: 'failed', exitCode: null, signal: null, durationMs: 0 }));
         void vscode.window.showErrorMessage(r.error);
@@ -91,13 +94,14 @@ export class RunnerService extends Disposable {
       node: process.execPath,
       tfjsBackend: config.get<string>('tfjs.backend', 'auto'),
       nativeModulePaths: this.nativeModulePaths(),
-      timeoutMs: Math.max(1, config.get<number>('run.timeoutSeconds', 600)) * 1000,
+      timeoutMs: Math.max(1, config.get<number>('run.timeoutSeconds', 600) || 600) * 1000,
       python,
       onLog: (_stream, text) => this.channel.append(text),
       onEvent: (e) => {
         if (e.type === 'backend') this.channel.appendLine(`[${e.backend} · ${e.device}]${e.detail ? ' ' + e.detail : ''}`);
         if (e.type === 'error') this.channel.appendLine(`error${e.line !== undefined ? ` (code line ${e.line})` : ''}: ${e.message}`);
       },
+      onInvalidEvent: (why) => this.logger.warn(`${name}: dropped an invalid kernel event (${why})`),
     });
     const active: ActiveRun = { note: document.uri, snippet, started, startedAt: Date.now() };
     this.runs.set(runKey(document.uri, snippet.key), active);
@@ -105,7 +109,8 @@ export class RunnerService extends Disposable {
     this.updateStatus();
     await this.outputs.set(document.uri, started.collector.output);
 
-    const live = setInterval(() => void this.publish(document.uri, started.collector.output), LIVE_UPDATE_MS);
+    const live = new LivePublisher(() => this.publish(document.uri, started.collector.output), LIVE_UPDATE_MS, (e) => this.logger.error(`live update of ${name} failed`, e));
+    live.start();
     const progress = vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Running {0}', name), cancellable: true },
       async (p, token) => {
@@ -128,8 +133,7 @@ export class RunnerService extends Disposable {
     );
     try {
       const { result, output } = await started.done;
-      clearInterval(live);
-      await this.publish(document.uri, output);
+      await live.finish();
       this.channel.appendLine(`── ${name}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s`);
       if (result.status === 'failed') {
         const err = output.items.find((i) => i.kind === 'error');
@@ -145,7 +149,7 @@ export class RunnerService extends Disposable {
       this.logger.error(`run ${name} failed`, e);
       return undefined;
     } finally {
-      clearInterval(live);
+      live.dispose();
       await progress;
       this.runs.delete(runKey(document.uri, snippet.key));
       this.onDidChangeRunsEmitter.fire();
@@ -171,6 +175,7 @@ export class RunnerService extends Disposable {
     const points = Object.values(output.metrics).reduce((n, s) => n + s.length, 0);
     if (points !== (this.chartedPoints.get(output) ?? 0)) {
       this.chartedPoints.set(output, points);
+      // Drawn from downsampled series (metricPlots), so a 100k-step run costs what a 1k-step one does.
       output.metricSvgs = await Promise.all(metricPlots(output).map((s) => this.plot(s).catch(() => '')));
     }
     await this.outputs.set(note, output);

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import * as vm from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import { transform } from 'sucrase';
 import { createReporter, emit } from './report';
 
@@ -207,6 +208,29 @@ function requireWithTf(path: string, tf: Tf): unknown {
   fn((id) => (id === '@tensorflow/tfjs' || id === '@tensorflow/tfjs-core' ? tf : req(id)), module, module.exports, path, dirname(path));
   return module.exports;
 }
+
+/**
+ * Ends the run when the runner that started it dies (an editor crash must not leave a training
+ * run going). It lives in a worker thread because a snippet's synchronous training loop blocks
+ * the main thread's timers; the worker's keep running and `process.kill` works from there.
+ */
+function watchParent(): void {
+  const host = Number(process.env['MLNOTES_PARENT_PID']);
+  if (!Number.isInteger(host) || host <= 0) return;
+  const ownGroup = process.env['MLNOTES_OWN_GROUP'] === '1';
+  const source = `
+    const host = ${host}, ownGroup = ${ownGroup}, start = process.ppid;
+    setInterval(() => {
+      let gone = process.ppid !== start;
+      if (!gone) { try { process.kill(host, 0); } catch (e) { gone = e.code === 'ESRCH'; } }
+      if (!gone) return;
+      if (ownGroup) { try { process.kill(0, 'SIGKILL'); } catch {} }
+      process.kill(process.pid, 'SIGKILL');
+    }, 500);`;
+  new Worker(source, { eval: true }).unref();
+}
+
+watchParent();
 
 process.on('unhandledRejection', (e) => {
   reportError(e);
