@@ -9,7 +9,7 @@ import { parseDocument, DomUtils } from 'htmlparser2';
 import { findSnippets } from '../../src/core/snippets/snippets';
 import { chartPoints, insertOutputs, metricPlots, OutputCollector, outputHtml, outputsForSnippets, ENGLISH_LABELS, type SnippetOutput } from '../../src/runner/outputs';
 import { OutputStoreCore, type OutputFiles } from '../../src/runner/outputStore';
-import { parseKernelEvent, parseStoredOutput } from '../../src/runner/schema';
+import { parseKernelEvent } from '../../src/runner/schema';
 import { wireReplacer } from '../../src/runner/protocol';
 import { LivePublisher } from '../../src/runner/livePublisher';
 import { effectiveTimeoutMs, kernelEnv } from '../../src/runner/runSnippet';
@@ -162,7 +162,7 @@ describe('kernel events', () => {
     const c = new OutputCollector({ key: 'k', domKey: 'd', lang: 'py' }, () => undefined);
     for (const [i, v] of [1, 0.5, NaN, Infinity, 0.2].entries()) c.onEvent({ type: 'metric', name: 'loss', value: v, step: i });
     assert.equal(c.output.metrics['loss']!.length, 5);
-    const series = (metricPlots(c.output)[0] as { series: Record<string, Array<[number, number]>> }).series['loss']!;
+    const series = (metricPlots(c.output)[0] as unknown as { series: Record<string, Array<[number, number]>> }).series['loss']!;
     assert.deepEqual(series.map((p) => p[0]), [0, 1, 2, 3, 4]);
     assert.ok(Number.isNaN(series[2]![1]) && Number.isNaN(series[3]![1]), 'non-finite points become gaps (NaN), never Infinity in a scale');
     const html = outputHtml({ ...c.output, status: 'succeeded' });
