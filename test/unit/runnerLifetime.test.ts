@@ -99,6 +99,17 @@ describe('stop and timeout end every process a run started', () => {
 });
 
 describe('kernels die with the process that started them', () => {
+  it('killNow (deactivate) ends the kernel and what it started, synchronously', { timeout: 30_000 }, async () => {
+    const run = runNote('```python {run}\nimport os, subprocess, time\nc = subprocess.Popen(["setsid", "sleep", "300"])\nprint("pids", os.getpid(), c.pid, flush=True)\nwhile True:\n    time.sleep(1)\n```\n', py);
+    const m = await waitForText(() => textOf(run.collector.output), /pids (\d+) (\d+)/);
+    const pids = [Number(m[1]), Number(m[2])];
+    run.process!.killNow();
+    // SIGKILL was sent before killNow returned; the kernel only has to be reaped.
+    for (let i = 0; i < 20 && pids.some(pidAlive); i++) await sleep(25);
+    assert.deepEqual(pids.filter(pidAlive), []);
+    assert.equal((await run.done).result.status, 'cancelled');
+  });
+
   for (const [lang, code] of [
     ['python', 'import os, time\nprint("kernel", os.getpid(), flush=True)\nwhile True:\n    time.sleep(1)'],
     // A synchronous loop blocks the kernel's own timers: the watchdog must not depend on them.
