@@ -6,7 +6,8 @@ export const EVENT_MARKER = '\u001eMLN ';
  * stderr stay plain text). Shared by the TypeScript and Python kernels.
  */
 export type KernelEvent =
-  | { readonly type: 'backend'; readonly backend: string; readonly device: string; readonly detail?: string }
+  /** `detail`: one line worth showing (a native backend that failed to load); `notes`: for a verbose log only. */
+  | { readonly type: 'backend'; readonly backend: string; readonly device: string; readonly detail?: string; readonly notes?: readonly string[] }
   | { readonly type: 'metric'; readonly name: string; readonly value: number; readonly step?: number }
   | { readonly type: 'progress'; readonly fraction?: number; readonly message?: string }
   | { readonly type: 'plot'; readonly spec: PlotSpec }

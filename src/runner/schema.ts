@@ -45,7 +45,7 @@ const imageMime = z.enum(['image/png', 'image/svg+xml']);
 const imageData = z.string().max(MAX_IMAGE).regex(BASE64);
 
 export const kernelEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('backend'), backend: text(200), device: text(500), detail: optText(5000) }),
+  z.object({ type: z.literal('backend'), backend: text(200), device: text(500), detail: optText(5000), notes: z.array(text(5000)).max(50).optional() }),
   z.object({ type: z.literal('metric'), name: text(200), value: wireNumber, step: wireNumber.optional() }),
   z.object({ type: z.literal('progress'), fraction: wireNumber.optional(), message: optText(1000) }),
   z.object({ type: z.literal('plot'), spec: plotSpec }),

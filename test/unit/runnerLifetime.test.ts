@@ -195,6 +195,17 @@ describe('Python figures and metrics', () => {
 });
 
 describe('small things that went wrong', () => {
+  it('a TypeScript run reports its backend in one line; optional backends not installed are notes only', { timeout: 60_000 }, async () => {
+    const events: Array<{ type: string; detail?: string; notes?: readonly string[] }> = [];
+    const empty = mkdtempSync(join(tmpdir(), 'mln-native-'));
+    const run = runNote("```ts {run}\nconsole.log('hi');\n```\n", { tfjsBackend: 'auto', nativeModulePaths: [empty], onEvent: (e) => events.push(e) });
+    const { result } = await run.done;
+    assert.equal(result.status, 'succeeded');
+    const backend = events.find((e) => e.type === 'backend')!;
+    assert.equal(backend.detail, undefined, 'nothing to say on the output line');
+    assert.ok(backend.notes?.some((n) => /tfjs-node-gpu .*Cannot find module/.test(n)), JSON.stringify(backend));
+  });
+
   it('a missing working directory is reported as such, not as a missing interpreter', async () => {
     const text = '```python {run}\nprint(1)\n```\n';
     const all = findSnippets(text);

@@ -98,7 +98,11 @@ export class RunnerService extends Disposable {
       python,
       onLog: (_stream, text) => this.channel.append(text),
       onEvent: (e) => {
-        if (e.type === 'backend') this.channel.appendLine(`[${e.backend} · ${e.device}]${e.detail ? ' ' + e.detail : ''}`);
+        if (e.type === 'backend') {
+          // One line for the chosen backend; what was normal on the way (optional backends not installed) goes to the trace log.
+          this.channel.appendLine(`[${e.backend} · ${e.device}]${e.detail ? ' ' + e.detail : ''}`);
+          for (const n of e.notes ?? []) this.logger.trace(`${name} backend: ${n}`);
+        }
         if (e.type === 'error') this.channel.appendLine(`error${e.line !== undefined ? ` (code line ${e.line})` : ''}: ${e.message}`);
       },
       onInvalidEvent: (why) => this.logger.warn(`${name}: dropped an invalid kernel event (${why})`),
