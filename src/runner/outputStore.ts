@@ -1,4 +1,5 @@
-import type { SnippetOutput } from './outputs';
+import { createHash } from 'node:crypto';
+import type { OutputItem, SnippetOutput } from './outputs';
 import { wireReplacer } from './protocol';
 import { parseStoredOutput } from './schema';
 
@@ -12,6 +13,18 @@ export interface OutputFiles {
   delete(note: string): Promise<void>;
   /** How the file names its note (a workspace-relative path, not the user's home folder). */
   label?(note: string): string;
+  /**
+   * Images are kept as files of their own next to the note's outputs file (PNG bytes, not
+   * base64 inside JSON); without these the images stay inside the JSON.
+   */
+  readonly attachments?: {
+    read(note: string, name: string): Promise<Uint8Array | undefined>;
+    write(note: string, name: string, data: Uint8Array): Promise<void>;
+    writeSync?(note: string, name: string, data: Uint8Array): void;
+    /** Names of the note's attachment files (to remove those no output refers to any more). */
+    list(note: string): Promise<string[]>;
+    delete(note: string, name: string): Promise<void>;
+  };
 }
 
 export interface OutputStoreHost {
@@ -30,7 +43,7 @@ export interface OutputStoreHost {
 interface StoredFile {
   readonly version: 1;
   readonly note: string;
-  readonly outputs: Record<string, SnippetOutput>;
+  readonly outputs: Record<string, SnippetOutput | (Omit<SnippetOutput, 'items'> & { items: Array<OutputItem | StoredImage> })>;
 }
 
 /**
@@ -100,9 +113,12 @@ export class OutputStoreCore {
     for (const note of pending) {
       const data = this.serialize(note);
       if (data === undefined) continue;
+      const att = this.host.files.attachments;
       try {
-        if (data.length > 0 && this.host.files.writeSync) this.host.files.writeSync(note, data);
-        else void this.save(note);
+        if (data.json.length > 0 && this.host.files.writeSync && (!att || att.writeSync)) {
+          for (const [name, bytes] of data.attachments) att!.writeSync!(note, name, bytes);
+          this.host.files.writeSync(note, data.json);
+        } else void this.save(note);
       } catch (e) {
         this.host.log.error(`cannot save outputs of ${note}`, e);
       }
@@ -128,6 +144,7 @@ export class OutputStoreCore {
       try {
         const bytes = await this.host.files.read(note);
         if (bytes) this.parse(note, new TextDecoder().decode(bytes), map);
+        for (const o of map.values()) await this.attach(note, o);
       } catch (e) {
         this.host.log.warn(`outputs of ${note} unreadable: ${(e as Error).message}`);
       }
@@ -155,24 +172,65 @@ export class OutputStoreCore {
     }
   }
 
-  /** The file's new bytes; empty when the note has no outputs (the file goes); undefined when unknown. */
-  private serialize(note: string): Uint8Array | undefined {
+  /**
+   * The file's new bytes (empty when the note has no outputs: the file goes) and the image
+   * files it refers to, named by content; undefined when the note was never loaded.
+   */
+  private serialize(note: string): { json: Uint8Array; attachments: Map<string, Uint8Array> } | undefined {
     const map = this.notes.get(note);
     if (!map) return undefined;
-    if (map.size === 0) return new Uint8Array();
-    const data: StoredFile = { version: 1, note: this.host.files.label?.(note) ?? note, outputs: Object.fromEntries(map) };
-    return new TextEncoder().encode(JSON.stringify(data, wireReplacer));
+    const attachments = new Map<string, Uint8Array>();
+    if (map.size === 0) return { json: new Uint8Array(), attachments };
+    const stored: StoredFile['outputs'] = {};
+    for (const [k, o] of map) {
+      stored[k] = this.host.files.attachments ? { ...o, items: o.items.map((i) => this.detach(i, attachments)) } : o;
+    }
+    const data: StoredFile = { version: 1, note: this.host.files.label?.(note) ?? note, outputs: stored };
+    return { json: new TextEncoder().encode(JSON.stringify(data, wireReplacer)), attachments };
+  }
+
+  /** An image item as stored: its bytes go to a file named by their hash. */
+  private detach(item: OutputItem, into: Map<string, Uint8Array>): OutputItem | StoredImage {
+    if (item.kind !== 'image' || !item.data) return item;
+    const bytes = Buffer.from(item.data, 'base64');
+    const name = `${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}.${item.mime === 'image/svg+xml' ? 'svg' : 'png'}`;
+    into.set(name, bytes);
+    return { kind: 'image', mime: item.mime, file: name, title: item.title };
+  }
+
+  /** Loads the image files stored items refer to; an item whose file is gone is dropped. */
+  private async attach(note: string, output: SnippetOutput): Promise<void> {
+    const items = output.items as Array<OutputItem | StoredImage>;
+    for (let i = items.length - 1; i >= 0; i--) {
+      const item = items[i]!;
+      if (item.kind !== 'image' || !('file' in item) || item.data) continue;
+      const bytes = await this.host.files.attachments?.read(note, item.file).catch(() => undefined);
+      if (bytes) items[i] = { kind: 'image', mime: item.mime, title: item.title, data: Buffer.from(bytes).toString('base64') };
+      else items.splice(i, 1);
+    }
   }
 
   private async save(note: string): Promise<void> {
     if (!this.host.isTrusted()) return;
     const data = this.serialize(note);
     if (data === undefined) return;
+    const att = this.host.files.attachments;
     try {
-      if (data.length === 0) await this.host.files.delete(note);
-      else await this.host.files.write(note, data);
+      if (att) for (const [name, bytes] of data.attachments) await att.write(note, name, bytes);
+      if (data.json.length === 0) await this.host.files.delete(note);
+      else await this.host.files.write(note, data.json);
+      if (att) for (const name of await att.list(note)) if (!data.attachments.has(name)) await att.delete(note, name);
     } catch (e) {
       this.host.log.error(`cannot save outputs of ${note}`, e);
     }
   }
+}
+
+/** How an image item is stored when images are files. */
+interface StoredImage {
+  readonly kind: 'image';
+  readonly mime: string;
+  readonly file: string;
+  readonly title?: string;
+  readonly data?: undefined;
 }

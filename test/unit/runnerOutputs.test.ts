@@ -142,6 +142,50 @@ describe('stored outputs (planted files)', () => {
   });
 });
 
+describe('stored images', () => {
+  // A real (1×1) PNG.
+  const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
+  function withAttachments() {
+    const files = memoryFiles();
+    const blobs = new Map<string, Uint8Array>();
+    const f: OutputFiles = {
+      ...files,
+      attachments: {
+        read: async (_n, name) => blobs.get(name),
+        write: async (_n, name, data) => void blobs.set(name, data),
+        list: async () => [...blobs.keys()],
+        delete: async (_n, name) => void blobs.delete(name),
+      },
+    };
+    return { files, blobs, f };
+  }
+
+  it('are files of their own (PNG bytes), not base64 inside the JSON, and come back on load', async () => {
+    const { files, blobs, f } = withAttachments();
+    const s = store(f, { value: true });
+    await s.set('n', output({ key: 'a', items: [{ kind: 'image', mime: 'image/png', data: PNG, title: 'fig' }] }));
+    await s.flush();
+    const json = files.data.get('n')!;
+    assert.ok(!json.includes(PNG.slice(0, 40)), 'no base64 in the JSON');
+    const [name, bytes] = [...blobs.entries()][0]!;
+    assert.match(name, /^[0-9a-f]{32}\.png$/);
+    assert.equal(Buffer.from(bytes).subarray(1, 4).toString(), 'PNG');
+    const back = await store(f, { value: true }).get('n');
+    assert.deepEqual(back.get('a')!.items, [{ kind: 'image', mime: 'image/png', title: 'fig', data: PNG }]);
+    await s.clear('n', 'a');
+    await s.flush();
+    assert.equal(blobs.size, 0, 'an image no output refers to is removed');
+  });
+
+  it('a planted file name cannot leave the folder', () => {
+    const bad = { key: 'k', domKey: 'd', lang: 'py', status: 'succeeded', startedAt: 0, metrics: {}, items: [{ kind: 'image', mime: 'image/png', file: '../../.ssh/id_rsa.png' }] };
+    const { f } = withAttachments();
+    const s = store({ ...f, read: async () => new TextEncoder().encode(JSON.stringify({ version: 1, note: 'n', outputs: { k: bad } })) }, { value: true });
+    return s.get('n').then((m) => assert.equal(m.size, 0));
+  });
+});
+
 describe('kernel events', () => {
   it('NaN and ±Infinity travel as strings and come back as numbers', () => {
     const line = JSON.stringify({ type: 'metric', name: 'loss', value: NaN, step: 3 }, wireReplacer);

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hashString } from '../../core/markdown/html';
 import type { SnippetOutput } from '../../runner/outputs';
 import { OutputStoreCore } from '../../runner/outputStore';
@@ -39,6 +39,7 @@ export class OutputStore extends Disposable {
           const file = fileOf(note);
           await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(file, '..'));
           await vscode.workspace.fs.writeFile(file, data);
+          void this.offerGitignore(vscode.Uri.parse(note));
         },
         // On shutdown an async write may never land; local files are written at once.
         writeSync: (note, data) => {
@@ -51,8 +52,46 @@ export class OutputStore extends Disposable {
           await vscode.workspace.fs.delete(fileOf(note)).then(undefined, () => undefined);
         },
         label: (note) => vscode.workspace.asRelativePath(vscode.Uri.parse(note)),
+        // Images as PNG/SVG files in a folder beside the JSON (`NOTE-hash/` for `NOTE-hash.json`).
+        attachments: {
+          read: async (note, name) => {
+            try {
+              return await vscode.workspace.fs.readFile(vscode.Uri.joinPath(dirOf(note), name));
+            } catch (e) {
+              if (e instanceof vscode.FileSystemError) return undefined;
+              throw e;
+            }
+          },
+          write: async (note, name, data) => {
+            const file = vscode.Uri.joinPath(dirOf(note), name);
+            // Named by content: an existing file already holds these bytes.
+            if (await exists(file)) return;
+            await vscode.workspace.fs.createDirectory(dirOf(note));
+            await vscode.workspace.fs.writeFile(file, data);
+          },
+          writeSync: (note, name, data) => {
+            const dir = dirOf(note);
+            if (dir.scheme !== 'file') throw new Error(`cannot write ${dir.toString()} synchronously`);
+            mkdirSync(dir.fsPath, { recursive: true });
+            writeFileSync(join(dir.fsPath, name), data);
+          },
+          list: async (note) => {
+            try {
+              return (await vscode.workspace.fs.readDirectory(dirOf(note))).filter(([, t]) => t === vscode.FileType.File).map(([n]) => n);
+            } catch {
+              return [];
+            }
+          },
+          delete: async (note, name) => {
+            await vscode.workspace.fs.delete(vscode.Uri.joinPath(dirOf(note), name)).then(undefined, () => undefined);
+          },
+        },
       },
     });
+    const dirOf = (note: string): vscode.Uri => {
+      const f = fileOf(note);
+      return f.with({ path: f.path.replace(/\.json$/, '') });
+    };
     this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => this.core.reload()));
     this._register({ dispose: () => this.core.dispose() });
   }
@@ -76,11 +115,47 @@ export class OutputStore extends Disposable {
     return this.core.clear(note.toString(), key);
   }
 
+  /**
+   * Outputs are per machine (and images make them large): once per workspace folder that is a
+   * git repository, offer to add `.ml-notes/` to its .gitignore.
+   */
+  private async offerGitignore(note: vscode.Uri): Promise<void> {
+    const folder = vscode.workspace.getWorkspaceFolder(note);
+    if (!folder || this.gitignoreAsked.has(folder.uri.toString())) return;
+    this.gitignoreAsked.add(folder.uri.toString());
+    const key = `mlNotes.gitignoreAsked:${folder.uri.toString()}`;
+    if (this.context.workspaceState.get<boolean>(key)) return;
+    if (!(await exists(vscode.Uri.joinPath(folder.uri, '.git')))) return;
+    const gitignore = vscode.Uri.joinPath(folder.uri, '.gitignore');
+    const current = (await exists(gitignore)) ? new TextDecoder().decode(await vscode.workspace.fs.readFile(gitignore)) : '';
+    if (/^\/?\.ml-notes\/?\s*$/m.test(current)) return;
+    await this.context.workspaceState.update(key, true);
+    const add = vscode.l10n.t('Add to .gitignore');
+    const choice = await vscode.window.showInformationMessage(
+      vscode.l10n.t('Snippet outputs are kept in .ml-notes/ of {0}. Add that folder to .gitignore?', folder.name),
+      add,
+    );
+    if (choice !== add) return;
+    const text = current + (current && !current.endsWith('\n') ? '\n' : '') + '.ml-notes/\n';
+    await vscode.workspace.fs.writeFile(gitignore, new TextEncoder().encode(text));
+  }
+
+  private readonly gitignoreAsked = new Set<string>();
+
   private file(note: vscode.Uri): vscode.Uri {
     const name = `${note.path.split('/').pop()?.replace(/[^\w.-]/g, '_') ?? 'note'}-${hashString(note.toString()).toString(36)}.json`;
     const folder = vscode.workspace.getWorkspaceFolder(note);
     if (folder) return vscode.Uri.joinPath(folder.uri, '.ml-notes', 'outputs', name);
     const base = this.context.storageUri ?? this.context.globalStorageUri;
     return vscode.Uri.joinPath(base, 'outputs', name);
+  }
+}
+
+async function exists(uri: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch {
+    return false;
   }
 }
