@@ -12,7 +12,8 @@ export const runCommand: CliCommand = {
                [--python PATH] [--device auto|cuda|mps|cpu] [--timeout SECONDS] [--json]
       Run the note's {run} blocks (all, or the one named) headless, each in its own process, with
       the same runner as the extension. --json prints one JSON line per event (log, metric, plot,
-      backend, error, done). Exit code 1 when a snippet fails, 2 when the note or snippet is missing.`,
+      backend, error, done; NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity").
+      Exit code 1 when a snippet fails, 2 when the note or snippet is missing.`,
   run,
 };
 
