@@ -132,8 +132,9 @@ export class ProcessRun {
         }
       });
       child.on('exit', (code, signal) => {
-        // The kernel is gone: whatever it left running (in its group, or carrying its token) goes too.
-        this.signalAll('SIGKILL');
+        // The kernel is gone: whatever it left running (in its group, or carrying its token) goes
+        // too. Not on Windows: taskkill by a pid that has exited could hit a reused one.
+        if (process.platform !== 'win32') this.signalAll('SIGKILL');
         const streamsDone = Promise.all([child.stdout!, child.stderr!].map((s) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r())))));
         const drained = new Promise<void>((r) => this.after(DRAIN_MS, r));
         void Promise.race([streamsDone, drained]).then(() => {

@@ -111,6 +111,7 @@ export class RunnerService extends Disposable {
     this.runs.set(runKey(document.uri, snippet.key), active);
     this.onDidChangeRunsEmitter.fire();
     this.updateStatus();
+    await this.dropReplacedOutputs(document.uri, snippet, all);
     await this.outputs.set(document.uri, started.collector.output);
 
     const live = new LivePublisher(() => this.publish(document.uri, started.collector.output), LIVE_UPDATE_MS, (e) => this.logger.error(`live update of ${name} failed`, e));
@@ -158,6 +159,17 @@ export class RunnerService extends Disposable {
       this.runs.delete(runKey(document.uri, snippet.key));
       this.onDidChangeRunsEmitter.fire();
       this.updateStatus();
+    }
+  }
+
+  /**
+   * An edited block has a new key; the output of its previous code (shown as stale until now)
+   * is replaced by this run, so it is dropped instead of piling up in the outputs file.
+   */
+  private async dropReplacedOutputs(note: vscode.Uri, snippet: Snippet, all: readonly Snippet[]): Promise<void> {
+    const current = new Set(all.map((s) => s.key));
+    for (const [key, o] of await this.outputs.get(note)) {
+      if (!current.has(key) && o.index === snippet.index) await this.outputs.clear(note, key);
     }
   }
 
