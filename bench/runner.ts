@@ -5,6 +5,9 @@
  *    updates did) next to drawing it from the LTTB-downsampled series they draw now, same run.
  * 2. Stored outputs: sixteen Matplotlib figures (Debian's /usr/bin/python3) kept as base64 inside
  *    the outputs JSON next to the same outputs with the images as PNG files.
+ * 3. Stop: how long a `timeout=3` run takes to end when it started a setsid grandchild that holds
+ *    its stdout (the issue measured 60 s before run lifetimes), also when the snippet ignores
+ *    SIGINT and SIGTERM (the SIGKILL step).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +76,23 @@ async function storage(): Promise<void> {
   console.log(`stored outputs, ${images} figures: images inside the JSON ${(sizes[0]! / 1e6).toFixed(2)} MB; JSON + PNG files ${(sizes[1]! / 1e6).toFixed(2)} MB`);
 }
 
+async function stops(): Promise<void> {
+  for (const [label, lang, code] of [
+    ['TypeScript', 'ts', "import { spawn } from 'node:child_process';\nspawn('setsid', ['sleep', '300'], { stdio: 'inherit' });\nwhile (true) {}"],
+    ['Python', 'python', 'import subprocess, time\nsubprocess.Popen(["setsid", "sleep", "300"])\nwhile True:\n    time.sleep(1)'],
+    ['Python ignoring SIGINT and SIGTERM', 'python', 'import signal, subprocess, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nsubprocess.Popen(["setsid", "sleep", "300"])\nwhile True:\n    time.sleep(1)'],
+  ] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'mln-bench-'));
+    const text = '```' + lang + ' {run timeout=3}\n' + code + '\n```\n';
+    writeFileSync(join(dir, 'n.md'), text);
+    const all = findSnippets(text);
+    const { result } = await startSnippet({ notePath: join(dir, 'n.md'), snippet: all[0]!, all, paths: distKernelPaths(DIST), node: process.execPath, tfjsBackend: 'cpu', nativeModulePaths: [], timeoutMs: 600_000, python: { interpreter: '/usr/bin/python3', device: 'cpu' } }).done;
+    console.log(`timeout=3 with a setsid grandchild, ${label}: ${result.status} after ${(result.durationMs / 1000).toFixed(2)} s`);
+  }
+}
+
 void (async () => {
   await charts();
   await storage();
+  await stops();
 })();
