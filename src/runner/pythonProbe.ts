@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 
 /** What a Python interpreter offers the Python kernel. */
 export interface PythonInfo {
@@ -16,7 +17,15 @@ export interface PythonInfo {
 export type ProbeResult = { readonly ok: true; readonly info: PythonInfo } | { readonly ok: false; readonly error: string };
 
 const PROBE = String.raw`
-import json, sys
+import json, os, site, sys
+# -I dropped these; the kernel (not isolated) sees them, so the probe must too. Only absolute
+# PYTHONPATH entries: relative ones would mean the probe's neutral working directory.
+sys.path[1:1] = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if os.path.isabs(p)]
+try:
+    if os.path.isdir(site.getusersitepackages()):
+        site.addsitedir(site.getusersitepackages())
+except Exception:
+    pass
 out = {"python": sys.version.split()[0], "executable": sys.executable, "cuda": {"available": False, "count": 0, "names": []}, "mps": False}
 try:
     import torch
@@ -36,14 +45,20 @@ except Exception:
 print(json.dumps(out))
 `;
 
-/** Runs the interpreter once to learn its Python, torch and devices. Never rejects. */
+/**
+ * Runs the interpreter once to learn its Python, torch and devices. Never rejects. Isolated
+ * (`-I`: no current directory or script folder on sys.path, no PYTHON* variables, no user
+ * site-packages) and started in the temp folder, so a `torch.py` or `sitecustomize.py` in the
+ * workspace is not what gets imported. Call it only for a trusted workspace: the interpreter
+ * itself may come from the workspace (a .venv the Python extension selected).
+ */
 export function probePython(interpreter: string, timeoutMs = 60_000): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let stdout = '';
     let stderr = '';
     let child;
     try {
-      child = spawn(interpreter, ['-c', PROBE], { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+      child = spawn(interpreter, ['-I', '-c', PROBE], { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     } catch (e) {
       resolve({ ok: false, error: `cannot start '${interpreter}': ${(e as Error).message}` });
       return;

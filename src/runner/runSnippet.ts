@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { codeWithSetup, type Snippet } from '../core/snippets/snippets';
 import { OutputCollector, type SnippetOutput } from './outputs';
@@ -28,10 +28,14 @@ export interface RunOptions {
   readonly node: string;
   readonly tfjsBackend: string;
   readonly nativeModulePaths: readonly string[];
+  /** The user's time limit; a note's `timeout=` may only shorten it. */
   readonly timeoutMs: number;
+  /** Added to the kernel's environment (after the host's own variables were filtered out). */
   readonly env?: NodeJS.ProcessEnv;
   readonly onLog?: (stream: 'stdout' | 'stderr', text: string) => void;
   readonly onEvent?: (event: KernelEvent) => void;
+  /** A kernel event that failed validation and was dropped. */
+  readonly onInvalidEvent?: (reason: string) => void;
   /** Python kernel settings (issue: the Python kernel). */
   readonly python?: { readonly interpreter: string; readonly device: string; readonly deviceLabel?: string };
 }
@@ -53,22 +57,49 @@ function lineMapper(parts: Array<{ snippet: Snippet; offset: number }>): (line: 
   };
 }
 
+/**
+ * The environment a kernel inherits: the host's, less what belongs to the host process itself
+ * (NODE_OPTIONS could preload code or a debugger into the kernel; VSCODE_* and ELECTRON_* are
+ * the editor's IPC handles and would make a Node kernel behave like part of VS Code).
+ */
+export function kernelEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (/^(NODE_OPTIONS|NODE_INSPECT|NODE_REPL_EXTERNAL_MODULE|VSCODE_|ELECTRON_|MLNOTES_(PARENT_PID|RUN_TOKEN|OWN_GROUP))/i.test(k)) continue;
+    env[k] = v;
+  }
+  return env;
+}
+
+/** Most ranks a `{run torchrun nproc=N}` block may start. */
+export const MAX_NPROC = Math.max(2, availableParallelism());
+
+/** The run's time limit: a note's `timeout=` (seconds) may shorten the user's limit, never lengthen it. */
+export function effectiveTimeoutMs(attr: string | undefined, userMs: number): number {
+  const note = Number(attr);
+  const limit = userMs > 0 ? userMs : Infinity;
+  const ms = attr !== undefined && Number.isFinite(note) && note > 0 ? Math.min(note * 1000, limit) : limit;
+  return Number.isFinite(ms) ? ms : 0;
+}
+
 /** Starts one snippet in its own kernel process. */
 export function startSnippet(opts: RunOptions): StartedRun {
   const { snippet } = opts;
   const combined = codeWithSetup(snippet, opts.all);
   const fail = (message: string): StartedRun => {
-    const collector = new OutputCollector({ key: snippet.key, domKey: snippet.domKey, lang: snippet.lang }, () => undefined);
+    const collector = new OutputCollector({ key: snippet.key, domKey: snippet.domKey, lang: snippet.lang, index: snippet.index }, () => undefined);
     collector.onEvent({ type: 'error', message });
     const result: RunResult = { status: 'failed', exitCode: null, signal: null, durationMs: 0 };
     return { process: undefined, collector, done: Promise.resolve({ result, output: collector.finish(result) }) };
   };
   if ('error' in combined) return fail(combined.error);
-  const collector = new OutputCollector({ key: snippet.key, domKey: snippet.domKey, lang: snippet.lang }, lineMapper(combined.parts));
+  const nproc = snippet.kernel === 'python' ? nprocOf(snippet) : undefined;
+  if (typeof nproc === 'object') return fail(nproc.error);
+  const collector = new OutputCollector({ key: snippet.key, domKey: snippet.domKey, lang: snippet.lang, index: snippet.index }, lineMapper(combined.parts));
   const dir = mkdtempSync(join(tmpdir(), 'mln-run-'));
   let spec: ProcessSpec;
   const cwd = dirname(opts.notePath);
-  const timeoutMs = Number(snippet.attrs['timeout']) > 0 ? Number(snippet.attrs['timeout']) * 1000 : opts.timeoutMs;
+  const timeoutMs = effectiveTimeoutMs(snippet.attrs['timeout'], opts.timeoutMs);
   if (snippet.kernel === 'tfjs') {
     const codeFile = join(dir, 'snippet.ts');
     writeFileSync(codeFile, combined.code);
@@ -78,8 +109,9 @@ export function startSnippet(opts: RunOptions): StartedRun {
       cwd,
       timeoutMs,
       env: {
-        ...process.env,
+        ...kernelEnv(),
         ...opts.env,
+        // The extension host's Node is Electron's: this makes it a plain Node for the kernel.
         ELECTRON_RUN_AS_NODE: '1',
         MLNOTES_BACKEND: snippet.attrs['backend'] ?? opts.tfjsBackend,
         MLNOTES_NATIVE_PATHS: opts.nativeModulePaths.join(process.platform === 'win32' ? ';' : ':'),
@@ -88,7 +120,7 @@ export function startSnippet(opts: RunOptions): StartedRun {
       },
     };
   } else if (snippet.kernel === 'python' && opts.python && opts.paths.pythonKernel) {
-    spec = pythonSpec(opts, combined.code, dir, cwd, timeoutMs);
+    spec = pythonSpec(opts, combined.code, dir, cwd, timeoutMs, nproc);
   } else {
     rmSync(dir, { recursive: true, force: true });
     return fail(`no kernel runs '${snippet.lang}' blocks (TypeScript/JavaScript${opts.python ? ' and Python' : ''} can run)`);
@@ -102,6 +134,7 @@ export function startSnippet(opts: RunOptions): StartedRun {
       collector.onEvent(event);
       opts.onEvent?.(event);
     },
+    onInvalidEvent: opts.onInvalidEvent,
   });
   const done = run.start().then((result) => {
     rmSync(dir, { recursive: true, force: true });
@@ -110,24 +143,32 @@ export function startSnippet(opts: RunOptions): StartedRun {
   return { process: run, collector, done };
 }
 
+/** Ranks for a torchrun block: undefined without torchrun; an error outside 1..MAX_NPROC. */
+function nprocOf(snippet: Snippet): number | undefined | { error: string } {
+  const attr = snippet.attrs['nproc'] ?? (snippet.attrs['torchrun'] !== undefined && snippet.attrs['torchrun'] !== 'true' ? snippet.attrs['torchrun'] : undefined);
+  if (attr === undefined) return snippet.attrs['torchrun'] !== undefined ? 2 : undefined;
+  const n = Number(attr);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_NPROC) return { error: `nproc=${attr}: a torchrun block runs 1 to ${MAX_NPROC} processes on this machine` };
+  return n;
+}
+
 /** `python -u python_kernel.py`, or one kernel per rank under torch's standard launcher. */
-function pythonSpec(opts: RunOptions, code: string, dir: string, cwd: string, timeoutMs: number): ProcessSpec {
+function pythonSpec(opts: RunOptions, code: string, dir: string, cwd: string, timeoutMs: number, nproc: number | undefined): ProcessSpec {
   const codeFile = join(dir, 'snippet.py');
   writeFileSync(codeFile, code);
   const python = opts.python!;
-  const nproc = opts.snippet.attrs['nproc'] ?? (opts.snippet.attrs['torchrun'] ? opts.snippet.attrs['torchrun'] : undefined);
-  const torchrun = opts.snippet.attrs['torchrun'] !== undefined || nproc !== undefined;
   const kernelArgs = [opts.paths.pythonKernel!, codeFile];
-  const args = torchrun
-    ? ['-u', '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(Number(nproc) > 0 ? nproc : 2), '--redirects', '1', '--tee', '1', ...kernelArgs]
-    : ['-u', ...kernelArgs];
+  const args =
+    nproc !== undefined
+      ? ['-u', '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(nproc), '--redirects', '1', '--tee', '1', ...kernelArgs]
+      : ['-u', ...kernelArgs];
   return {
     command: python.interpreter,
     args,
     cwd,
     timeoutMs,
     env: {
-      ...process.env,
+      ...kernelEnv(),
       ...opts.env,
       PYTHONUNBUFFERED: '1',
       MPLBACKEND: 'Agg',

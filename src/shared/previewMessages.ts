@@ -22,7 +22,10 @@ export type ToWebview =
       readonly lineCount: number;
     }
   | { readonly type: 'scrollToLine'; readonly line: number }
-  /** Snippet outputs by `data-snippet` key (the full set for the note). */
+  /**
+   * Snippet outputs (the full set for the note) by `data-snippet` key and occurrence, `key:n`:
+   * identical blocks share a key. The HTML comes from the runner's escaping output renderer.
+   */
   | { readonly type: 'outputs'; readonly outputs: Readonly<Record<string, string>> };
 
 export type FromWebview =

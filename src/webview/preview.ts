@@ -18,13 +18,19 @@ let lineIndex: Array<{ line: number; el: HTMLElement }> | undefined;
 let documentLineCount = 0;
 /** Programmatic scrolls must not echo back to the editor. */
 let ignoreScrollUntil = 0;
-/** Snippet output HTML by `data-snippet` key; shown right after the code block. */
+/** Snippet output HTML by `data-snippet` key and occurrence (`key:n`); shown right after the code block. */
 let outputs: Readonly<Record<string, string>> = {};
+/** The output HTML each slot shows now: compared whole (a 45% → 46% update has the same length). */
+const slotHtml = new WeakMap<HTMLElement, string>();
 
 function attachOutputs(): void {
+  // Identical blocks share a data-snippet key; their occurrence tells their outputs apart.
+  const seen = new Map<string, number>();
   for (const pre of root.querySelectorAll<HTMLElement>('pre[data-snippet]')) {
     const key = pre.dataset['snippet']!;
-    const html = outputs[key];
+    const n = seen.get(key) ?? 0;
+    seen.set(key, n + 1);
+    const html = outputs[`${key}:${n}`];
     let slot = pre.nextElementSibling as HTMLElement | null;
     if (!slot?.classList.contains('mln-output-slot')) slot = null;
     if (html === undefined) {
@@ -37,9 +43,10 @@ function attachOutputs(): void {
       pre.after(slot);
     }
     // Only touch the DOM when the output changed, so images don't flicker while a run streams.
-    if (slot.dataset['html'] !== String(html.length) + html.slice(-64)) {
+    // The HTML was built by the extension's escaping output renderer (src/runner/outputs.ts).
+    if (slotHtml.get(slot) !== html) {
       slot.innerHTML = html;
-      slot.dataset['html'] = String(html.length) + html.slice(-64);
+      slotHtml.set(slot, html);
     }
   }
   lineIndex = undefined;

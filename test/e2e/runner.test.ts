@@ -6,8 +6,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashString } from '../../src/core/markdown/html';
 import { findSnippets } from '../../src/core/snippets/snippets';
 import { withVSCode, waitFor, REPO, type VSCode } from './harness';
 
@@ -171,8 +173,28 @@ test('a Python snippet runs from its CodeLens and its Matplotlib figure shows in
   });
 });
 
-test('in an untrusted workspace nothing runs', T, async () => {
-  await withVSCode({ name: 'runner-untrusted', files: { 'toy.md': NOTE }, untrusted: true }, async (vs) => {
+/**
+ * Writes `.ml-notes/outputs/` for toy.md the way the extension names it, as a cloned repository
+ * could: `outputs` by key.
+ */
+function plantOutputs(workspace: string, outputs: Record<string, unknown>): void {
+  const note = join(workspace, 'toy.md');
+  const name = `toy.md-${hashString('file://' + note).toString(36)}.json`;
+  mkdirSync(join(workspace, '.ml-notes', 'outputs'), { recursive: true });
+  writeFileSync(join(workspace, '.ml-notes', 'outputs', name), JSON.stringify({ version: 1, note: 'toy.md', outputs }));
+}
+
+const NOISE = findSnippets(NOTE).find((s) => s.id === 'noise')!;
+const FOREVER = findSnippets(NOTE).find((s) => s.id === 'forever')!;
+
+test('in an untrusted workspace nothing runs: no snippet, no Python probe, no stored output is read', T, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mln-e2e-probe-'));
+  const marker = join(dir, 'python-was-started');
+  const wrapper = join(dir, 'python3');
+  writeFileSync(wrapper, `#!/bin/sh\necho started >> ${JSON.stringify(marker)}\nexec ${PY} "$@"\n`, { mode: 0o755 });
+  // A user setting (restricted settings of the workspace are ignored in Restricted Mode anyway).
+  await withVSCode({ name: 'runner-untrusted', files: { 'toy.md': NOTE }, untrusted: true, settings: { 'mlNotes.python.interpreter': wrapper } }, async (vs) => {
+    plantOutputs(vs.workspace, { noise: { key: 'noise', domKey: NOISE.domKey, lang: 'ts', status: 'succeeded', startedAt: 0, items: [{ kind: 'text', stream: 'stdout', text: 'PLANTED-OUTPUT' }], metrics: {} } });
     await vs.openFile('toy.md');
     await vs.focusEditor(vs.editorOf('toy.md'));
     await gotoLine(vs, 6);
@@ -183,7 +205,34 @@ test('in an untrusted workspace nothing runs', T, async () => {
     await waitFor('untrusted CodeLens', async () => (await lens.count()) > 0, 30_000);
     await lens.first().click();
     await waitFor('a warning about trust', async () => (await vs.page.locator('.notifications-toasts .notification-toast', { hasText: /trusted workspaces/ }).count()) > 0, 15_000);
-    await new Promise((r) => setTimeout(r, 3000));
-    assert.equal(await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output').length`), 0, 'no output: nothing ran');
+    // The note has a Python block: before the fix the probe started as soon as the note was shown.
+    await gotoLine(vs, 27);
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output').length`), 0, 'no output: nothing ran, the planted file was not read');
+    assert.doesNotMatch(await vs.evalInWebview<string>(`document.body.innerText`), /PLANTED-OUTPUT/);
+    assert.equal(existsSync(marker), false, 'the Python interpreter was never started');
+  });
+});
+
+test('a trusted workspace: planted outputs are validated and shown as text only', T, async () => {
+  await withVSCode({ name: 'runner-planted', files: { 'toy.md': NOTE } }, async (vs) => {
+    plantOutputs(vs.workspace, {
+      noise: {
+        key: 'noise', domKey: NOISE.domKey, lang: 'ts', status: 'succeeded', startedAt: 0, metrics: { loss: [[0, 'NaN'], [1, 0.5]] },
+        items: [{ kind: 'text', stream: 'stdout', text: '<form id="planted-form"><input name="q"></form><style id="planted-style">body{display:none}</style>' }],
+      },
+      forever: { key: 'forever', domKey: FOREVER.domKey, lang: 'ts', status: '<form id="planted-status"></form>', startedAt: 0, items: [], metrics: {} },
+    });
+    await vs.openFile('toy.md');
+    await vs.runCommand('ML Notes: Open Preview to the Side');
+    await vs.webviewFrame('#mln-root .mln-output', 30_000);
+    const found = await vs.evalInWebview<{ outputs: number; injected: number; text: string }>(
+      `({ outputs: document.querySelectorAll('.mln-output').length, injected: document.querySelectorAll('#mln-root form, #mln-root input, #mln-root style, #planted-status').length, text: document.querySelector('.mln-output')?.textContent ?? '' })`,
+    );
+    assert.equal(found.injected, 0, 'no element from the planted file');
+    assert.equal(found.outputs, 1, 'the output with a forged status was dropped');
+    assert.match(found.text, /<form id="planted-form">/, 'the planted markup is shown as text');
+    assert.match(found.text, /NaN/);
+    await vs.screenshot('runner-planted');
   });
 });

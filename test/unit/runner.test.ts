@@ -55,7 +55,7 @@ describe('snippet discovery', () => {
   it('finds runnable blocks with lines, keys and kernels; ignores plain blocks', () => {
     const text = '# t\n\n```ts {run id=a}\nconsole.log(1)\n```\n\n```python\nx=1\n```\n\n- item\n  ```python {run}\n  print(2)\n  ```\n';
     const s = findSnippets(text);
-    assert.deepEqual(s.map((x) => [x.key, x.kernel, x.fenceLine, x.codeLine]), [['a', 'tfjs', 2, 3], ['#1', 'python', 11, 12]]);
+    assert.deepEqual(s.map((x) => [x.key, x.kernel, x.fenceLine, x.codeLine]), [['a', 'tfjs', 2, 3], [`${s[1]!.domKey}:0`, 'python', 11, 12]]);
     assert.equal(s[1]!.code, 'print(2)\n');
   });
   it('with= prepends setup blocks and reports unknown ones', () => {
@@ -72,7 +72,7 @@ describe('outputs', () => {
     const html = outputHtml({ key: '#0', domKey: 'k', lang: 'ts', status: 'succeeded', startedAt: 0, durationMs: 1200, items: [{ kind: 'text', stream: 'stdout', text: '<script>x</script>' }], metrics: { loss: [[0, 1], [1, 0.5]] } });
     assert.ok(html.includes('&lt;script&gt;') && !html.includes('<script>'));
     assert.ok(html.includes('loss'));
-    const page = insertOutputs('<pre class="mln-runnable" data-snippet="k" data-line="2"><code>x</code></pre><p>after</p>', new Map([['k', '<div id="o"></div>']]));
+    const page = insertOutputs('<pre class="mln-runnable" data-snippet="k" data-line="2"><code>x</code></pre><p>after</p>', new Map([['k:0', '<div id="o"></div>']]));
     assert.ok(page.includes('</pre><div id="o"></div><p>after</p>'));
   });
 });

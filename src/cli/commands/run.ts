@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/snippets';
 import { startSnippet, type KernelPaths } from '../../runner/runSnippet';
 import { chooseDevice, describePython, probePython, torchMissing, type ProbeResult } from '../../runner/pythonProbe';
-import type { KernelEvent } from '../../runner/protocol';
+import { wireReplacer, type KernelEvent } from '../../runner/protocol';
 import { fail, type CliCommand } from '../cliUtil';
 
 export const runCommand: CliCommand = {
@@ -12,7 +12,8 @@ export const runCommand: CliCommand = {
                [--python PATH] [--device auto|cuda|mps|cpu] [--timeout SECONDS] [--json]
       Run the note's {run} blocks (all, or the one named) headless, each in its own process, with
       the same runner as the extension. --json prints one JSON line per event (log, metric, plot,
-      backend, error, done). Exit code 1 when a snippet fails, 2 when the note or snippet is missing.`,
+      backend, error, done; NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity").
+      Exit code 1 when a snippet fails, 2 when the note or snippet is missing.`,
   run,
 };
 
@@ -38,14 +39,19 @@ async function run(args: readonly string[]): Promise<number> {
   let timeout = 600;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const next = (): string | undefined => args[++i];
-    if (a === '--id') id = next();
-    else if (a === '--index') index = Number(next());
-    else if (a === '--backend') backend = next() ?? 'auto';
-    else if (a === '--python') python = next() ?? python;
-    else if (a === '--device') device = next() ?? device;
-    else if (a === '--timeout') timeout = Number(next());
-    else if (a === '--json') json = true;
+    const valued = ['--id', '--index', '--backend', '--python', '--device', '--timeout'];
+    if (valued.includes(a)) {
+      // `--id` at the end (or followed by another option) must not silently mean "run everything".
+      const v = args[i + 1];
+      if (v === undefined || v.startsWith('--')) return fail(`${a} needs a value`);
+      i++;
+      if (a === '--id') id = v;
+      else if (a === '--index') index = Number(v);
+      else if (a === '--backend') backend = v;
+      else if (a === '--python') python = v;
+      else if (a === '--device') device = v;
+      else timeout = Number(v);
+    } else if (a === '--json') json = true;
     else if (a.startsWith('-')) return fail(`unknown option '${a}'`);
     else if (note === undefined) note = a;
     else return fail(`unexpected argument '${a}'`);
@@ -69,7 +75,8 @@ async function run(args: readonly string[]): Promise<number> {
     return fail(`no runnable block ${which} in '${note}' (it has ${all.length})`);
   }
 
-  const out = (obj: object): void => void process.stdout.write(JSON.stringify(obj) + '\n');
+  // NaN/±Infinity metrics are printed as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers).
+  const out = (obj: object): void => void process.stdout.write(JSON.stringify(obj, wireReplacer) + '\n');
   let failed = false;
   let probe: ProbeResult | undefined;
   for (const snippet of chosen) {
@@ -107,6 +114,7 @@ async function run(args: readonly string[]): Promise<number> {
       python: pythonOpts,
       onLog: (stream, t) => (json ? out({ type: 'log', snippet: label, stream, text: t }) : (stream === 'stdout' ? process.stdout : process.stderr).write(t)),
       onEvent: (e) => (json ? out({ ...e, snippet: label }) : printEvent(e)),
+      onInvalidEvent: (why) => process.stderr.write(`ml-notes: dropped an invalid kernel event (${why})\n`),
     });
     const stop = (): void => void started.process?.cancel();
     process.once('SIGINT', stop);

@@ -5,7 +5,11 @@ import { hashString } from '../markdown/html';
 export interface Snippet {
   /** 0-based ordinal among the runnable blocks of the note. */
   readonly index: number;
-  /** `id=` attribute, or `#<index>`: the key outputs are stored under. */
+  /**
+   * The key outputs are stored under: the `id=` attribute, else the code's content and its
+   * occurrence among identical blocks (`domKey:n`), so inserting or editing another block
+   * moves no output and two identical blocks keep separate outputs.
+   */
   readonly key: string;
   readonly id?: string;
   readonly lang: string;
@@ -72,6 +76,7 @@ export function findSnippets(text: string): Snippet[] {
 function scanSnippets(text: string): Snippet[] {
   const out: Snippet[] = [];
   const lines = text.split('\n');
+  const seen = new Map<string, number>();
   for (const tok of md.parse(text, {})) {
     if (tok.type !== 'fence' || !tok.map) continue;
     const { lang, runnable, attrs } = parseInfo(tok.info);
@@ -80,9 +85,12 @@ function scanSnippets(text: string): Snippet[] {
     const id = attrs['id'];
     const endLine = tok.map[1] - 1;
     const closed = /^\s*(`{3,}|~{3,})\s*$/.test(lines[endLine] ?? '') && endLine > tok.map[0];
+    const domKey = snippetDomKey(lang, tok.content, id);
+    const occurrence = seen.get(domKey) ?? 0;
+    seen.set(domKey, occurrence + 1);
     out.push({
       index,
-      key: id ?? `#${index}`,
+      key: id ?? `${domKey}:${occurrence}`,
       id,
       lang,
       kernel: KERNELS[lang],
@@ -91,7 +99,7 @@ function scanSnippets(text: string): Snippet[] {
       codeLine: tok.map[0] + 1,
       endLine: closed ? endLine : tok.map[1] - 1,
       attrs,
-      domKey: snippetDomKey(lang, tok.content, id),
+      domKey,
     });
   }
   return out;

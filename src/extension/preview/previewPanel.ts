@@ -81,7 +81,8 @@ export class PreviewPanel extends Disposable {
     this.document = document;
     if (changed || !this.webviewReady) {
       this.panel.title = vscode.l10n.t('Preview {0}', basename(document.uri));
-      this.panel.webview.options = { enableScripts: true, localResourceRoots: this.resourceRoots(document) };
+      // No forms: nothing in a note or an output may post anything anywhere.
+      this.panel.webview.options = { enableScripts: true, enableForms: false, localResourceRoots: this.resourceRoots(document) };
       this.webviewReady = false;
       this.sentKeys.clear();
       const state: PreviewState = { uri: document.uri.toString(), line: line ?? this.initialLine };

@@ -10,6 +10,11 @@ const TFJS_VERSION = '4.22.0';
  * downloads libtensorflow, so this needs the internet (and CUDA 11.2 + cuDNN 8.1 for the GPU build).
  */
 export async function installNativeBackend(context: vscode.ExtensionContext, logger: Logger): Promise<boolean> {
+  // Nothing is spawned in an untrusted workspace, npm included.
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage(vscode.l10n.t('Trust this workspace first: ML Notes starts no program in an untrusted workspace.'));
+    return false;
+  }
   const gpu = vscode.l10n.t('GPU (CUDA): @tensorflow/tfjs-node-gpu');
   const cpu = vscode.l10n.t('CPU: @tensorflow/tfjs-node');
   const pick = await vscode.window.showQuickPick([gpu, cpu], { placeHolder: vscode.l10n.t('Which native TensorFlow backend?') });

@@ -5,7 +5,6 @@ import type { PlotSpec } from '../../runner/protocol';
 type PlotModule = { renderPlot(spec: PlotSpec): Promise<string> };
 
 /** esbuild would turn `import()` into `require()` in a CommonJS bundle; Vega needs a real ESM import. */
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
 const dynamicImport = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<PlotModule>;
 
 /** Loads the Vega-Lite plotter (dist/kernels/plot.mjs) on first use. */

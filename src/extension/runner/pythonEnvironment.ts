@@ -34,6 +34,7 @@ export class PythonEnvironment extends Disposable implements PythonResolver {
       }),
     );
     this._register(vscode.window.onDidChangeActiveTextEditor(() => void this.updateStatus()));
+    this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => void this.updateStatus()));
     void this.watchPythonExtension();
     void this.updateStatus();
   }
@@ -55,7 +56,12 @@ export class PythonEnvironment extends Disposable implements PythonResolver {
     return process.platform === 'win32' ? 'python' : 'python3';
   }
 
+  /**
+   * Probes an interpreter (once). Refused in an untrusted workspace: the interpreter may be the
+   * workspace's own (.venv), and running it would run the workspace's code.
+   */
   probe(interpreter: string): Promise<ProbeResult> {
+    if (!vscode.workspace.isTrusted) return Promise.resolve({ ok: false, error: vscode.l10n.t('Python is not started in an untrusted workspace') });
     let p = this.probes.get(interpreter);
     if (!p) {
       p = probePython(interpreter);
@@ -80,7 +86,8 @@ export class PythonEnvironment extends Disposable implements PythonResolver {
 
   private async updateStatus(): Promise<void> {
     const doc = vscode.window.activeTextEditor?.document;
-    if (!doc || doc.languageId !== 'markdown' || !findSnippets(doc.getText()).some((s) => s.kernel === 'python')) {
+    // Nothing is spawned (not even the probe) before the workspace is trusted.
+    if (!vscode.workspace.isTrusted || !doc || doc.languageId !== 'markdown' || !findSnippets(doc.getText()).some((s) => s.kernel === 'python')) {
       this.item.hide();
       return;
     }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { findSnippets, snippetAt, type Snippet } from '../../core/snippets/snippets';
-import { outputHtml } from '../../runner/outputs';
+import { outputHtml, outputsForSnippets, type OutputLabels } from '../../runner/outputs';
 import type { Logger } from '../logger';
 import { Disposable } from '../util/dispose';
 import { installNativeBackend } from './nativeBackend';
@@ -61,7 +61,7 @@ class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
 export interface RunnerFeature extends vscode.Disposable {
   readonly runner: RunnerService;
   readonly outputs: OutputStore;
-  /** Output HTML by `data-snippet` key for the note's current text. */
+  /** Output HTML by `data-snippet` key and occurrence (`key:n`) for the note's current text. */
   outputsFor(document: vscode.TextDocument): Promise<Record<string, string>>;
 }
 
@@ -134,11 +134,32 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
       const stored = await outputs.get(document.uri);
       const result: Record<string, string> = {};
       if (stored.size === 0) return result;
-      for (const s of findSnippets(document.getText())) {
-        const o = stored.get(s.key);
-        if (o) result[s.domKey] = outputHtml(o, { stale: o.domKey !== s.domKey });
-      }
+      const labels = outputLabels();
+      for (const o of outputsForSnippets(findSnippets(document.getText()), stored)) result[o.slot] = outputHtml(o.output, { stale: o.stale, labels });
       return result;
     },
+  };
+}
+
+/** The renderer's words in the UI language. */
+function outputLabels(): OutputLabels {
+  const t = vscode.l10n.t;
+  return {
+    status: {
+      queued: t('⏳ queued'),
+      running: t('⟳ running'),
+      succeeded: t('✓ done'),
+      failed: t('✗ failed'),
+      cancelled: t('■ stopped'),
+      timedOut: t('⏱ timed out'),
+    },
+    line: (n) => t('line {0}', n),
+    noteLine: (n) => t('note line {0}', n),
+    stale: t('code changed since this run'),
+    metric: t('metric'),
+    last: t('last'),
+    steps: t('steps'),
+    nonFinite: (n) => t('{0} NaN/Inf', n),
+    figure: t('figure'),
   };
 }

@@ -1,18 +1,12 @@
 import * as vscode from 'vscode';
 import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/snippets';
-import { drawPlots, metricPlots, OutputCollector, type SnippetOutput } from '../../runner/outputs';
+import { OutputCollector, type SnippetOutput } from '../../runner/outputs';
 import type { PlotSpec } from '../../runner/protocol';
-import { startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
+import { RunnerCore } from '../../runner/runnerCore';
+import { startSnippet, type KernelPaths } from '../../runner/runSnippet';
 import type { Logger } from '../logger';
 import { Disposable } from '../util/dispose';
 import type { OutputStore } from './outputStore';
-
-interface ActiveRun {
-  readonly note: vscode.Uri;
-  readonly snippet: Snippet;
-  readonly started: StartedRun;
-  readonly startedAt: number;
-}
 
 /** Resolves the Python interpreter and device for the Python kernel (filled in by that feature). */
 export interface PythonResolver {
@@ -28,7 +22,7 @@ const LIVE_UPDATE_MS = 700;
  * stops them on request (process group, within a second) or at the time limit.
  */
 export class RunnerService extends Disposable {
-  private readonly runs = new Map<string, ActiveRun>();
+  private readonly core: RunnerCore;
   private readonly channel = this._register(vscode.window.createOutputChannel(vscode.l10n.t('ML Notes: Snippet Output')));
   private readonly status = this._register(vscode.window.createStatusBarItem('mlNotes.run', vscode.StatusBarAlignment.Left, 50));
   private statusTimer: NodeJS.Timeout | undefined;
@@ -39,22 +33,38 @@ export class RunnerService extends Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly outputs: OutputStore,
-    private readonly plot: (spec: PlotSpec) => Promise<string>,
+    plot: (spec: PlotSpec) => Promise<string>,
     private readonly logger: Logger,
   ) {
     super();
+    this.core = new RunnerCore({
+      outputs: {
+        get: (n) => outputs.get(vscode.Uri.parse(n)),
+        set: (n, o) => outputs.set(vscode.Uri.parse(n), o),
+        clear: (n, k) => outputs.clear(vscode.Uri.parse(n), k),
+      },
+      plot,
+      log: logger,
+      liveUpdateMs: LIVE_UPDATE_MS,
+      onDidChangeRuns: () => {
+        this.onDidChangeRunsEmitter.fire();
+        this.updateStatus();
+      },
+    });
     this.status.name = vscode.l10n.t('ML Notes: running snippet');
     this.status.command = 'mlNotes.stopSnippet';
     this._register({ dispose: () => clearInterval(this.statusTimer) });
-    this._register({ dispose: () => [...this.runs.values()].forEach((r) => void r.started.process?.cancel()) });
+    // Deactivation (window closing, host restarting): nothing may outlive the host, and there is
+    // no time to wait for a polite exit, so every run is killed now, synchronously.
+    this._register({ dispose: () => this.core.killAll() });
   }
 
   isRunning(note: vscode.Uri, key: string): boolean {
-    return this.runs.has(runKey(note, key));
+    return this.core.isRunning(note.toString(), key);
   }
 
   runningIn(note: vscode.Uri): Snippet[] {
-    return [...this.runs.values()].filter((r) => r.note.toString() === note.toString()).map((r) => r.snippet);
+    return this.core.runningIn(note.toString());
   }
 
   /** Runs one snippet (after the trust check and the one-time confirmation for this note). */
@@ -72,7 +82,7 @@ export class RunnerService extends Disposable {
       const r = await this.python.resolve(document.uri, 'code' in combined ? combined.code : snippet.code);
       if ('error' in r) {
         // Recorded as the snippet's output too, so the preview says what is missing.
-        const collector = new OutputCollector({ key: snippet.key, domKey: snippet.domKey, lang: snippet.lang }, () => undefined);
+        const collector = new OutputCollector({ key: snippet.key, domKey: snippet.domKey, lang: snippet.lang, index: snippet.index }, () => undefined);
         collector.onEvent({ type: 'error', message: r.error });
         await this.outputs.set(document.uri, collector.finish({ status: 'failed', exitCode: null, signal: null, durationMs: 0 }));
         void vscode.window.showErrorMessage(r.error);
@@ -83,53 +93,62 @@ export class RunnerService extends Disposable {
     const label = snippet.id ?? `#${snippet.index}`;
     const name = `${document.uri.path.split('/').pop()} ${label}`;
     this.channel.appendLine(`── ${name} (${snippet.lang}) ${new Date().toLocaleTimeString()}`);
-    const started = startSnippet({
-      notePath: document.uri.fsPath,
-      snippet,
-      all,
-      paths: this.kernelPaths(),
-      node: process.execPath,
-      tfjsBackend: config.get<string>('tfjs.backend', 'auto'),
-      nativeModulePaths: this.nativeModulePaths(),
-      timeoutMs: Math.max(1, config.get<number>('run.timeoutSeconds', 600)) * 1000,
-      python,
-      onLog: (_stream, text) => this.channel.append(text),
-      onEvent: (e) => {
-        if (e.type === 'backend') this.channel.appendLine(`[${e.backend} · ${e.device}]${e.detail ? ' ' + e.detail : ''}`);
-        if (e.type === 'error') this.channel.appendLine(`error${e.line !== undefined ? ` (code line ${e.line})` : ''}: ${e.message}`);
-      },
-    });
-    const active: ActiveRun = { note: document.uri, snippet, started, startedAt: Date.now() };
-    this.runs.set(runKey(document.uri, snippet.key), active);
-    this.onDidChangeRunsEmitter.fire();
-    this.updateStatus();
-    await this.outputs.set(document.uri, started.collector.output);
-
-    const live = setInterval(() => void this.publish(document.uri, started.collector.output), LIVE_UPDATE_MS);
-    const progress = vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Running {0}', name), cancellable: true },
-      async (p, token) => {
-        token.onCancellationRequested(() => void started.process?.cancel());
-        let last = 0;
-        const sub = setInterval(() => {
-          const f = started.collector.output.progress?.fraction;
-          const msg = started.collector.output.progress?.message;
-          if (f !== undefined && f * 100 > last) {
-            p.report({ increment: f * 100 - last, message: msg });
-            last = f * 100;
-          } else if (msg) p.report({ message: msg });
-        }, 300);
-        try {
-          await started.done;
-        } finally {
-          clearInterval(sub);
-        }
-      },
-    );
+    let progress: Thenable<void> | undefined;
     try {
-      const { result, output } = await started.done;
-      clearInterval(live);
-      await this.publish(document.uri, output);
+      const r = await this.core.run(
+        document.uri.toString(),
+        snippet,
+        all,
+        () =>
+          startSnippet({
+            notePath: document.uri.fsPath,
+            snippet,
+            all,
+            paths: this.kernelPaths(),
+            node: process.execPath,
+            tfjsBackend: config.get<string>('tfjs.backend', 'auto'),
+            nativeModulePaths: this.nativeModulePaths(),
+            timeoutMs: Math.max(1, config.get<number>('run.timeoutSeconds', 600) || 600) * 1000,
+            python,
+            onLog: (_stream, text) => this.channel.append(text),
+            onEvent: (e) => {
+              if (e.type === 'backend') {
+                // One line for the chosen backend; what was normal on the way (optional backends not installed) goes to the trace log.
+                this.channel.appendLine(`[${e.backend} · ${e.device}]${e.detail ? ' ' + e.detail : ''}`);
+                for (const n of e.notes ?? []) this.logger.trace(`${name} backend: ${n}`);
+              }
+              if (e.type === 'error') this.channel.appendLine(`error${e.line !== undefined ? ` (code line ${e.line})` : ''}: ${e.message}`);
+            },
+            onInvalidEvent: (why) => this.logger.warn(`${name}: dropped an invalid kernel event (${why})`),
+          }),
+        ({ started }) => {
+          progress = vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Running {0}', name), cancellable: true },
+            async (p, token) => {
+              token.onCancellationRequested(() => void started.process?.cancel());
+              let last = 0;
+              const sub = setInterval(() => {
+                const f = started.collector.output.progress?.fraction;
+                const msg = started.collector.output.progress?.message;
+                if (f !== undefined && f * 100 > last) {
+                  p.report({ increment: f * 100 - last, message: msg });
+                  last = f * 100;
+                } else if (msg) p.report({ message: msg });
+              }, 300);
+              try {
+                await started.done;
+              } finally {
+                clearInterval(sub);
+              }
+            },
+          );
+        },
+      );
+      if (r === 'alreadyRunning') {
+        void vscode.window.showInformationMessage(vscode.l10n.t('This snippet is already running.'));
+        return undefined;
+      }
+      const { result, output } = r;
       this.channel.appendLine(`── ${name}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s`);
       if (result.status === 'failed') {
         const err = output.items.find((i) => i.kind === 'error');
@@ -145,35 +164,17 @@ export class RunnerService extends Disposable {
       this.logger.error(`run ${name} failed`, e);
       return undefined;
     } finally {
-      clearInterval(live);
       await progress;
-      this.runs.delete(runKey(document.uri, snippet.key));
-      this.onDidChangeRunsEmitter.fire();
-      this.updateStatus();
     }
   }
 
   /** Stops a snippet (or every snippet of the note) and waits until its processes are gone. */
-  async stop(note: vscode.Uri, key?: string): Promise<void> {
-    const targets = [...this.runs.values()].filter((r) => r.note.toString() === note.toString() && (key === undefined || r.snippet.key === key));
-    await Promise.all(targets.map((r) => r.started.process?.cancel()));
+  stop(note: vscode.Uri, key?: string): Promise<void> {
+    return this.core.stop(note.toString(), key);
   }
 
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.runs.values()].map((r) => r.started.process?.cancel()));
-  }
-
-  /** Metric points already charted per output: live updates redraw only when new ones arrived. */
-  private readonly chartedPoints = new WeakMap<SnippetOutput, number>();
-
-  private async publish(note: vscode.Uri, output: SnippetOutput): Promise<void> {
-    await drawPlots(output, this.plot);
-    const points = Object.values(output.metrics).reduce((n, s) => n + s.length, 0);
-    if (points !== (this.chartedPoints.get(output) ?? 0)) {
-      this.chartedPoints.set(output, points);
-      output.metricSvgs = await Promise.all(metricPlots(output).map((s) => this.plot(s).catch(() => '')));
-    }
-    await this.outputs.set(note, output);
+  stopAll(): Promise<void> {
+    return this.core.stopAll();
   }
 
   private async mayRun(document: vscode.TextDocument): Promise<boolean> {
@@ -212,7 +213,7 @@ export class RunnerService extends Disposable {
 
   private updateStatus(): void {
     clearInterval(this.statusTimer);
-    const runs = [...this.runs.values()];
+    const runs = this.core.active();
     if (runs.length === 0) {
       this.status.hide();
       return;
@@ -229,8 +230,4 @@ export class RunnerService extends Disposable {
     this.status.show();
     this.statusTimer = setInterval(render, 1000);
   }
-}
-
-function runKey(note: vscode.Uri, key: string): string {
-  return note.toString() + '\u0000' + key;
 }

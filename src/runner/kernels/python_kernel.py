@@ -16,8 +16,12 @@ The snippet can ``import mlnotes`` for the chosen device and to report metrics::
 import base64
 import io
 import json
+import math
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
 import types
 
@@ -27,9 +31,54 @@ RANK = os.environ.get("RANK")
 IS_MAIN_RANK = RANK in (None, "", "0")
 
 
+def _wire(value):
+    """JSON has no NaN/Infinity: they travel as strings the runner reads back (a diverging loss keeps its points)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_wire(v) for v in value]
+    return value
+
+
 def emit(event):
-    sys.stdout.write(MARKER + json.dumps(event) + "\n")
+    sys.stdout.write(MARKER + json.dumps(_wire(event), allow_nan=False) + "\n")
     sys.stdout.flush()
+
+
+def _watch_parent():
+    """Ends the run when the runner that started it dies (an editor crash must not leave a
+    training run holding the GPU). Polls: the kernel may be a torchrun rank, whose parent is
+    torchrun, so the runner's pid is checked as well as this process's own parent."""
+    host = int(os.environ.get("MLNOTES_PARENT_PID", "0") or 0)
+    if host <= 0:
+        return
+    start_ppid = os.getppid()
+
+    def gone():
+        if os.getppid() != start_ppid:
+            return True
+        try:
+            os.kill(host, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            pass  # exists, owned by someone we may not signal
+        return False
+
+    def loop():
+        while True:
+            time.sleep(0.5)
+            if gone():
+                if os.environ.get("MLNOTES_OWN_GROUP") == "1" and hasattr(os, "killpg"):
+                    try:
+                        os.killpg(os.getpgrp(), signal.SIGKILL)
+                    except OSError:
+                        pass
+                os._exit(137)
+
+    threading.Thread(target=loop, name="mlnotes-parent-watchdog", daemon=True).start()
 
 
 def _resolve_device():
@@ -82,13 +131,12 @@ def _make_helper_module():
     return mod
 
 
-_emitted_figures = set()
-
-
 def _emit_figure(fig):
-    if not IS_MAIN_RANK or id(fig) in _emitted_figures:
+    # Marked on the figure itself: id() values are reused once a closed figure is freed, which
+    # made figures shown in a loop disappear.
+    if not IS_MAIN_RANK or getattr(fig, "_mlnotes_emitted", False):
         return
-    _emitted_figures.add(id(fig))
+    fig._mlnotes_emitted = True
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     title = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else None
@@ -136,6 +184,7 @@ def main():
     if len(sys.argv) < 2:
         sys.stderr.write("usage: python_kernel.py CODE_FILE\n")
         return 2
+    _watch_parent()
     with open(sys.argv[1], encoding="utf-8") as f:
         source = f.read()
     sys.modules["mlnotes"] = _make_helper_module()

@@ -1,9 +1,8 @@
-import { EVENT_MARKER } from '../processRun';
-import type { KernelEvent, PlotSpec } from '../protocol';
+import { EVENT_MARKER, wireReplacer, type KernelEvent, type PlotSpec } from '../protocol';
 
 /** Writes one event line for the runner. */
 export function emit(event: KernelEvent): void {
-  process.stdout.write(EVENT_MARKER + JSON.stringify(event) + '\n');
+  process.stdout.write(EVENT_MARKER + JSON.stringify(event, wireReplacer) + '\n');
 }
 
 interface TensorLike {

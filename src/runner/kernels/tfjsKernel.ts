@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import * as vm from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import { transform } from 'sucrase';
 import { createReporter, emit } from './report';
 
@@ -23,8 +24,14 @@ type Tf = typeof import('@tensorflow/tfjs');
 
 const SNIPPET_FILE = 'snippet.ts';
 
-async function loadBackend(preference: string): Promise<{ tf: Tf; backend: string; device: string; detail?: string }> {
-  const tried: string[] = [];
+/**
+ * The backend for a preference. `detail` says what went wrong with a backend that is installed
+ * but did not load (worth a line in the output); `notes` hold what is normal and only for a
+ * verbose log: optional native backends that are simply not installed, ops borrowed from cpu.
+ */
+async function loadBackend(preference: string): Promise<{ tf: Tf; backend: string; device: string; detail?: string; notes: string[] }> {
+  const failed: string[] = [];
+  const notes: string[] = [];
   const natives: Array<[string, string]> =
     preference === 'auto'
       ? [['tensorflow-gpu', '@tensorflow/tfjs-node-gpu'], ['tensorflow', '@tensorflow/tfjs-node']]
@@ -41,16 +48,21 @@ async function loadBackend(preference: string): Promise<{ tf: Tf; backend: strin
         const tf = req(pkg) as Tf;
         await tf.ready();
         const gpu = name === 'tensorflow-gpu';
-        return { tf, backend: name, device: gpu ? 'GPU (CUDA)' : 'CPU (libtensorflow)', detail: req.resolve(pkg) };
+        return { tf, backend: name, device: gpu ? 'GPU (CUDA)' : 'CPU (libtensorflow)', detail: req.resolve(pkg), notes };
       } catch (e) {
-        tried.push(`${pkg} in ${dir}: ${(e as Error).message.split('\n')[0]}`);
+        const err = e as NodeJS.ErrnoException;
+        const line = `${pkg} in ${dir}: ${err.message.split('\n')[0]}`;
+        // Not installed there is the normal case; installed but broken (no CUDA…) is news.
+        if (err.code === 'MODULE_NOT_FOUND' && err.message.includes(`'${pkg}'`)) notes.push(line);
+        else failed.push(line);
       }
     }
-    if (paths.length === 0) tried.push(`${pkg}: not installed (ML Notes: Install Native TensorFlow Backend)`);
+    if (paths.length === 0) notes.push(`${pkg}: not installed (ML Notes: Install Native TensorFlow Backend)`);
   }
   if (preference === 'tensorflow-gpu' || preference === 'tensorflow') {
-    throw new Error(`the ${preference} backend is not available:\n  ${tried.join('\n  ')}`);
+    throw new Error(`the ${preference} backend is not available:\n  ${[...failed, ...notes].join('\n  ')}`);
   }
+  const detail = (): string | undefined => (failed.length ? failed.join('; ') : undefined);
   // Required lazily, so the bundled tfjs is never loaded next to a native one.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tf = require('@tensorflow/tfjs') as Tf;
@@ -63,18 +75,18 @@ async function loadBackend(preference: string): Promise<{ tf: Tf; backend: strin
       if (await tf.setBackend('wasm')) {
         await tf.ready();
         const borrowed = borrowCpuKernels(tf);
-        if (borrowed.length) tried.push(`${borrowed.length} ops the wasm backend lacks run on the cpu backend (${borrowed.slice(0, 5).join(', ')}${borrowed.length > 5 ? ', …' : ''})`);
-        return { tf, backend: 'wasm', device: 'CPU (WebAssembly SIMD)', detail: tried.length ? tried.join('; ') : undefined };
+        if (borrowed.length) notes.push(`${borrowed.length} ops the wasm backend lacks run on the cpu backend (${borrowed.slice(0, 5).join(', ')}${borrowed.length > 5 ? ', …' : ''})`);
+        return { tf, backend: 'wasm', device: 'CPU (WebAssembly SIMD)', detail: detail(), notes };
       }
     } catch (e) {
       if (preference === 'wasm') throw e;
-      tried.push(`wasm: ${(e as Error).message}`);
+      failed.push(`wasm: ${(e as Error).message}`);
     }
   }
   await tf.setBackend('cpu');
   quietCpuBanner(tf.engine().findBackend('cpu'));
   await tf.ready();
-  return { tf, backend: 'cpu', device: 'CPU (JavaScript)', detail: tried.length ? tried.join('; ') : undefined };
+  return { tf, backend: 'cpu', device: 'CPU (JavaScript)', detail: detail(), notes };
 }
 
 interface BackendLike {
@@ -165,8 +177,8 @@ async function main(): Promise<void> {
     return;
   }
 
-  const { tf, backend, device, detail } = await loadBackend(process.env['MLNOTES_BACKEND'] ?? 'auto');
-  emit({ type: 'backend', backend, device, detail });
+  const { tf, backend, device, detail, notes } = await loadBackend(process.env['MLNOTES_BACKEND'] ?? 'auto');
+  emit({ type: 'backend', backend, device, detail, notes: notes.length ? notes : undefined });
 
   const reporter = createReporter(tf);
   const labPath = process.env['MLNOTES_LAB'];
@@ -207,6 +219,29 @@ function requireWithTf(path: string, tf: Tf): unknown {
   fn((id) => (id === '@tensorflow/tfjs' || id === '@tensorflow/tfjs-core' ? tf : req(id)), module, module.exports, path, dirname(path));
   return module.exports;
 }
+
+/**
+ * Ends the run when the runner that started it dies (an editor crash must not leave a training
+ * run going). It lives in a worker thread because a snippet's synchronous training loop blocks
+ * the main thread's timers; the worker's keep running and `process.kill` works from there.
+ */
+function watchParent(): void {
+  const host = Number(process.env['MLNOTES_PARENT_PID']);
+  if (!Number.isInteger(host) || host <= 0) return;
+  const ownGroup = process.env['MLNOTES_OWN_GROUP'] === '1';
+  const source = `
+    const host = ${host}, ownGroup = ${ownGroup}, start = process.ppid;
+    setInterval(() => {
+      let gone = process.ppid !== start;
+      if (!gone) { try { process.kill(host, 0); } catch (e) { gone = e.code === 'ESRCH'; } }
+      if (!gone) return;
+      if (ownGroup) { try { process.kill(0, 'SIGKILL'); } catch {} }
+      process.kill(process.pid, 'SIGKILL');
+    }, 500);`;
+  new Worker(source, { eval: true }).unref();
+}
+
+watchParent();
 
 process.on('unhandledRejection', (e) => {
   reportError(e);
