@@ -4,10 +4,12 @@
  *
  * A chunk boundary is a blank line followed by an unindented line that cannot continue the
  * previous block: not a list item right after another list (a loose list goes on across blank
- * lines), not inside a fenced code block. Math blocks never contain blank lines (the math rules refuse them), so they are
- * never split. Reference-style link definitions are document-wide; the renderer collects them
+ * lines), not inside a fenced code block, not inside a display formula that holds a blank line
+ * (found by the math rules' own `findBlockClose`). Reference-style link definitions are document-wide; the renderer collects them
  * separately.
  */
+import { blockMathOpen, displayBlockEnd } from './mathSyntax';
+
 export interface Chunk {
   /** 0-based line of the chunk's first line in the document. */
   readonly startLine: number;
@@ -25,8 +27,13 @@ export function splitChunks(text: string): Chunk[] {
   let fence: string | undefined; // the opening run while inside a fenced block
   let prevBlank = false;
   let inList = false; // the last unindented non-blank line was a list item
+  let mathEnd = -1; // last line of the top-level display formula being crossed
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
+    if (i <= mathEnd) {
+      prevBlank = false;
+      continue;
+    }
     if (fence !== undefined) {
       const m = FENCE_OPEN.exec(line);
       if (m && m[1]![0] === fence[0] && m[1]!.length >= fence.length && line.trim() === m[1]) fence = undefined;
@@ -40,6 +47,7 @@ export function splitChunks(text: string): Chunk[] {
       start = i;
     }
     if (!blank && !/^[ \t]/.test(line)) inList = listItem;
+    if (!blank && !/^[ \t]/.test(line) && /[$\\]/.test(line) && blockMathOpen(line)) mathEnd = displayBlockEnd(lines, i);
     const m = FENCE_OPEN.exec(line);
     if (m) fence = m[1]!;
     prevBlank = blank;

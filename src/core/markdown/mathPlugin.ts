@@ -1,5 +1,5 @@
 import MarkdownIt = require('markdown-it');
-import { blockMathOpen, blockMathCloses, scanInlineMath, type BlockOpen } from './mathSyntax';
+import { blockMathOpen, blockMathCloses, closesEnv, findBlockClose, scanInlineMath, type BlockLines } from './mathSyntax';
 import { KatexEngine, labelAnchor, labelsIn, refText, type LabelNumbers, type MacroTable } from './katexEngine';
 import { escapeHtml } from './html';
 
@@ -113,6 +113,7 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
   const rest = first.slice(delimLen);
   let closeLine = -1;
   let content: string;
+  let after = '';
   const sameLineClose = open.kind === 'env' ? closesEnv(open, first) : blockMathCloses(open, rest);
   // `$$a$$ and more` is display math inside a paragraph, handled by the inline rule.
   if (open.kind !== 'env' && sameLineClose < 0 && rest.includes(open.kind === '$$' ? '$$' : '\\]')) return false;
@@ -120,35 +121,33 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
     closeLine = startLine;
     content = open.kind === 'env' ? first : rest.slice(0, sameLineClose);
   } else {
-    let depth = open.kind === 'env' ? envDepthDelta(open, first) : 0;
-    for (let next = startLine + 1; next < endLine; next++) {
-      const lp = state.bMarks[next]! + state.tShift[next]!;
-      const lm = state.eMarks[next]!;
-      if (lp < lm && state.sCount[next]! < state.blkIndent) break; // the container ended
-      const text = state.src.slice(lp, lm);
-      // Math never contains a blank line (TeX rejects it too); this also keeps chunk splitting
-      // at blank lines from cutting a formula in two.
-      if (text.trim() === '') break;
-      if (open.kind === 'env') {
-        depth += envDepthDelta(open, text);
-        if (depth <= 0 && closesEnv(open, text) >= 0) {
-          closeLine = next;
-          break;
-        }
-      } else if (blockMathCloses(open, text) >= 0) {
-        closeLine = next;
-        break;
-      }
-    }
+    // A bare `$$` line without `>` after a quoted `> $$` line closes that formula (a lazy line),
+    // it does not end the quote.
+    if (silent && state.parentType === 'blockquote' && rest.trim() === '') return false;
+    const lines: BlockLines = {
+      text: (i) => state.src.slice(state.bMarks[i]! + state.tShift[i]!, state.eMarks[i]!),
+      // Lazy lines of a blockquote (`> \begin{equation}` then lines without `>`) have a negative
+      // sCount: they continue the quote, so they continue the formula too.
+      outside: (i) => state.sCount[i]! >= 0 && state.sCount[i]! < state.blkIndent,
+    };
+    closeLine = findBlockClose(open, first, lines, startLine, endLine);
     // An unclosed block is not math: typing `$$` must not turn the rest of the note into a formula.
     if (closeLine < 0) return false;
-    const inner = state.getLines(startLine + 1, closeLine, state.sCount[startLine]!, false);
+    const body: string[] = [];
+    for (let i = startLine + 1; i < closeLine; i++) body.push(blockLine(state, i, state.sCount[startLine]!));
     const lastPos = state.bMarks[closeLine]! + state.tShift[closeLine]!;
     const last = state.src.slice(lastPos, state.eMarks[closeLine]!);
+    // Each line keeps its newline: `\cdot` then `c` on the next line is not `\cdotc`, and a `%`
+    // comment ends at its line instead of eating `\end{…}`.
     if (open.kind === 'env') {
-      content = first + '\n' + inner + last;
+      content = [first, ...body, last].join('\n');
     } else {
-      content = (rest.trim() ? rest + '\n' : '') + inner + last.slice(0, blockMathCloses(open, last));
+      const head = rest.trim() ? [rest] : [];
+      const at = blockMathCloses(open, last);
+      // `$$的奇异值分解。`: the closing line goes on with prose, which becomes a paragraph.
+      const tail = at >= 0 ? last.slice(0, at) : '';
+      if (at < 0) after = last.slice(last.indexOf(open.kind === '$$' ? '$$' : '\\]') + 2).trim();
+      content = [...head, ...body, ...(tail.trim() ? [tail] : [])].join('\n');
     }
   }
   if (silent) return true;
@@ -157,19 +156,22 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
   tok.content = content;
   tok.markup = open.kind === 'env' ? '\\begin' : open.kind;
   tok.map = [startLine, closeLine + 1];
+  if (after) {
+    state.push('paragraph_open', 'p', 1).map = [closeLine, closeLine + 1];
+    const inline = state.push('inline', '', 0);
+    inline.content = after;
+    inline.map = [closeLine, closeLine + 1];
+    inline.children = [];
+    state.push('paragraph_close', 'p', -1);
+  }
   state.line = closeLine + 1;
   return true;
 }
 
-function envDepthDelta(open: BlockOpen, text: string): number {
-  const b = text.split(`\\begin{${open.env}}`).length - 1;
-  const e = text.split(`\\end{${open.env}}`).length - 1;
-  return b - e;
-}
-
-function closesEnv(open: BlockOpen, text: string): number {
-  if (envDepthDelta(open, text) > 0) return -1;
-  return blockMathCloses(open, text);
+/** One line of a block's body, without its container markers and up to `indent` columns of indentation. */
+function blockLine(state: StateBlock, line: number, indent: number): string {
+  // Lazy lines (negative sCount) carry no markers to strip.
+  return state.getLines(line, line + 1, state.sCount[line]! < 0 ? 0 : indent, false);
 }
 
 function lineOf(state: StateInline, pos: number): number {
