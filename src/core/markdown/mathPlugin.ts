@@ -1,5 +1,5 @@
 import MarkdownIt = require('markdown-it');
-import { blockMathOpen, blockMathCloses, closesEnv, findBlockClose, scanInlineMath, type BlockLines } from './mathSyntax';
+import { blockMathOpen, blockMathCloses, closesEnv, findBlockClose, isChineseProse, scanInlineMath, type BlockLines } from './mathSyntax';
 import { KatexEngine, labelAnchor, labelsIn, refText, type LabelNumbers, type MacroTable } from './katexEngine';
 import { escapeHtml } from './html';
 
@@ -108,6 +108,9 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
   const first = state.src.slice(pos, max);
   const open = blockMathOpen(first);
   if (!open) return false;
+  // Asked by a blockquote whether a line without `>` ends it: no. Notes write `> $$` and then
+  // the formula's lines without `>` (lazy lines), so the quote goes on and the formula with it.
+  if (silent && state.parentType === 'blockquote') return false;
 
   const delimLen = open.kind === 'env' ? 0 : 2;
   const rest = first.slice(delimLen);
@@ -121,9 +124,6 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
     closeLine = startLine;
     content = open.kind === 'env' ? first : rest.slice(0, sameLineClose);
   } else {
-    // A bare `$$` line without `>` after a quoted `> $$` line closes that formula (a lazy line),
-    // it does not end the quote.
-    if (silent && state.parentType === 'blockquote' && rest.trim() === '') return false;
     const lines: BlockLines = {
       text: (i) => state.src.slice(state.bMarks[i]! + state.tShift[i]!, state.eMarks[i]!),
       // Lazy lines of a blockquote (`> \begin{equation}` then lines without `>`) have a negative
@@ -133,6 +133,8 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
     closeLine = findBlockClose(open, first, lines, startLine, endLine);
     // An unclosed block is not math: typing `$$` must not turn the rest of the note into a formula.
     if (closeLine < 0) return false;
+    // `计算 $$` ends a paragraph line with an inline `$$` that this bare `$$` line closes.
+    if (silent && state.parentType === 'paragraph' && rest.trim() === '' && closesParagraphMath(state, startLine)) return false;
     const body: string[] = [];
     for (let i = startLine + 1; i < closeLine; i++) body.push(blockLine(state, i, state.sCount[startLine]!));
     const lastPos = state.bMarks[closeLine]! + state.tShift[closeLine]!;
@@ -148,6 +150,8 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
       const tail = at >= 0 ? last.slice(0, at) : '';
       if (at < 0) after = last.slice(last.indexOf(open.kind === '$$' ? '$$' : '\\]') + 2).trim();
       content = [...head, ...body, ...(tail.trim() ? [tail] : [])].join('\n');
+      // Chinese prose between two stray `$$` lines is not a formula.
+      if (isChineseProse(content)) return false;
     }
   }
   if (silent) return true;
@@ -166,6 +170,17 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
   }
   state.line = closeLine + 1;
   return true;
+}
+
+/** Whether the paragraph above `line` holds an odd number of `$$`, so a `$$` on `line` closes inline math. */
+function closesParagraphMath(state: StateBlock, line: number): boolean {
+  let n = 0;
+  for (let i = line - 1; i >= 0; i--) {
+    const text = state.src.slice(state.bMarks[i]! + state.tShift[i]!, state.eMarks[i]!);
+    if (text.trim() === '') break;
+    n += text.split('$$').length - 1;
+  }
+  return n % 2 === 1;
 }
 
 /** One line of a block's body, without its container markers and up to `indent` columns of indentation. */

@@ -39,12 +39,15 @@ const TEXT_GROUP = /\\(?:text[a-z]*|mbox|hbox|mathrm|operatorname\*?|label|tag\*
 const CJK_CLAUSE = /[\u3400-\u4dbf\u4e00-\u9fff][，。；：！？、]|[，。；：！？、][\u3400-\u4dbf\u4e00-\u9fff]/;
 
 /**
- * Whether TeX between delimiters is Chinese prose (a clause with its punctuation outside any
- * `\text{…}`): what a stray delimiter pairing with the next formula's produces, never a formula.
+ * Whether TeX between delimiters is Chinese prose: a clause (Han next to Chinese punctuation)
+ * outside any `\text{…}` that reaches one of the delimiters. A stray delimiter pairing with the
+ * next formula's produces exactly that (`$，来输出…概率值：$`); a formula with a Chinese remark
+ * inside (`\quad （F函数定义：…）\\`) starts and ends with TeX.
  */
 export function isChineseProse(tex: string): boolean {
   if (!CJK.test(tex)) return false;
-  return CJK_CLAUSE.test(tex.includes('\\') ? tex.replace(TEXT_GROUP, '') : tex);
+  const t = (tex.includes('\\') ? tex.replace(TEXT_GROUP, '') : tex).trim();
+  return CJK_CLAUSE.test(t) && (CJK.test(t[0]!) || CJK.test(t[t.length - 1]!));
 }
 
 /**
