@@ -64,7 +64,7 @@ function makeChunk(lines: string[], from: number, to: number): Chunk {
  * Calls `visit` for each line with the info word of the fenced block it is in (`''` for a fence
  * without one), or undefined outside fences. Fence lines themselves are reported as inside.
  */
-function forEachLine(text: string, visit: (line: string, fenceLang: string | undefined) => void): void {
+export function forEachLine(text: string, visit: (line: string, fenceLang: string | undefined) => void): void {
   let run: string | undefined;
   let lang = '';
   for (const line of text.split('\n')) {
@@ -94,20 +94,6 @@ export function referenceDefinitionLines(text: string): string[] {
   const out: string[] = [];
   forEachLine(text, (line, fence) => {
     if (fence === undefined && /^ {0,3}\[[^\]\n^][^\]\n]*\]:\s*\S/.test(line)) out.push(line);
-  });
-  return out;
-}
-
-/** `\label{…}` names in document order, outside fenced code other than ```math. */
-export function scanLabels(text: string): string[] {
-  if (!text.includes('\\label{')) return [];
-  const out: string[] = [];
-  forEachLine(text, (line, fence) => {
-    if ((fence === undefined || fence === 'math') && line.includes('\\label{')) {
-      // `\label{…}` written about in a code span is not a label.
-      const text = fence === 'math' ? line : line.replace(/(`+)[^`]*?\1/g, '');
-      for (const l of text.matchAll(/\\label\{([^{}]*)\}/g)) out.push(l[1]!);
-    }
   });
   return out;
 }

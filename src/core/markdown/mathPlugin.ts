@@ -2,6 +2,7 @@ import MarkdownIt = require('markdown-it');
 import { blockMathOpen, blockMathCloses, closesEnv, findBlockClose, isChineseProse, scanInlineMath, type BlockLines } from './mathSyntax';
 import { KatexEngine, labelAnchor, labelsIn, refText, type LabelNumbers, type MacroTable } from './katexEngine';
 import { escapeHtml } from './html';
+import { numberEquations } from './equationNumbers';
 
 type StateBlock = MarkdownIt.StateBlock;
 type StateInline = MarkdownIt.StateInline;
@@ -64,29 +65,34 @@ export function mathPlugin(md: MarkdownIt.MarkdownIt, options: MathPluginOptions
   }
 
   // Without a sink from the caller (VS Code's built-in preview), number labels over the whole
-  // parsed document before anything renders.
+  // document before anything renders, exactly as the ML Notes preview does. The numbers ride on
+  // the tokens: VS Code renders cached tokens with a fresh env, so the env can't carry them.
   md.core.ruler.push('mln_default_sink', (state) => {
     const env = state.env as MathEnv;
-    if (!env.mlnSink) env.mlnSink = defaultSink(engine, state.tokens, options.macros);
+    if (env.mlnSink) return;
+    const labels = numberEquations(state.src);
+    if (labels.size) markLabels(state.tokens, labels);
+    env.mlnSink = defaultSink(engine, labels, options.macros);
   });
-  const sinkOf = (rawEnv: unknown): MathSink => {
+  const sinkOf = (rawEnv: unknown, tok: Token): MathSink => {
     const env = (rawEnv ?? {}) as MathEnv;
-    return env.mlnSink ?? (env.mlnSink = defaultSink(engine, [], options.macros));
+    const labels = (tok.meta as { mlnLabels?: LabelNumbers } | null)?.mlnLabels ?? new Map<string, number>();
+    return env.mlnSink ?? (env.mlnSink = defaultSink(engine, labels, options.macros));
   };
 
   md.renderer.rules['math_inline'] = (tokens, idx, _o, env) =>
-    sinkOf(env).math(tokens[idx]!.content, false, (tokens[idx]!.meta as { line: number }).line);
+    sinkOf(env, tokens[idx]!).math(tokens[idx]!.content, false, (tokens[idx]!.meta as { line: number }).line);
   md.renderer.rules['math_inline_display'] = (tokens, idx, _o, env) =>
-    sinkOf(env).math(tokens[idx]!.content, true, (tokens[idx]!.meta as { line: number }).line);
+    sinkOf(env, tokens[idx]!).math(tokens[idx]!.content, true, (tokens[idx]!.meta as { line: number }).line);
   md.renderer.rules['math_block'] = (tokens, idx, _o, env, slf) => {
     const tok = tokens[idx]!;
     const line = tok.map ? tok.map[0] : 0;
-    return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env).math(tok.content, true, line)}</div>\n`;
+    return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env, tok).math(tok.content, true, line)}</div>\n`;
   };
   md.renderer.rules['mln_ref'] = (tokens, idx, _o, env) => {
     const tok = tokens[idx]!;
     const [kind, label] = tok.content.split('\u0000') as ['eqref' | 'ref', string];
-    return `<a class="mln-eqref" href="#${escapeHtml(labelAnchor(label))}">${escapeHtml(sinkOf(env).ref(kind, label))}</a>`;
+    return `<a class="mln-eqref" href="#${escapeHtml(labelAnchor(label))}">${escapeHtml(sinkOf(env, tok).ref(kind, label))}</a>`;
   };
 
   // ```math fences are display math; everything else keeps its renderer.
@@ -95,7 +101,7 @@ export function mathPlugin(md: MarkdownIt.MarkdownIt, options: MathPluginOptions
     const tok = tokens[idx]!;
     if (tok.info.trim().split(/\s+/)[0] === 'math') {
       const line = tok.map ? tok.map[0] + 1 : 0;
-      return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env).math(tok.content, true, line)}</div>\n`;
+      return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env, tok).math(tok.content, true, line)}</div>\n`;
     }
     return fence(tokens, idx, opts, env, slf);
   };
@@ -226,25 +232,17 @@ function mathInlineRule(state: StateInline, silent: boolean): boolean {
   return true;
 }
 
-/** Label numbers in document order, from the math tokens of a parsed document. */
-export function collectLabels(tokens: readonly Token[]): Map<string, number> {
-  const labels = new Map<string, number>();
-  const visit = (list: readonly Token[]): void => {
-    for (const tok of list) {
-      if (tok.type === 'math_block' || tok.type === 'math_inline_display' || (tok.type === 'fence' && tok.info.trim() === 'math')) {
-        for (const l of labelsIn(tok.content)) if (!labels.has(l)) labels.set(l, labels.size + 1);
-      }
-      if (tok.children) visit(tok.children);
-    }
-  };
-  visit(tokens);
-  return labels;
+/** Gives every formula and reference token the document's equation numbers. */
+function markLabels(tokens: readonly Token[], labels: LabelNumbers): void {
+  for (const tok of tokens) {
+    if (tok.type.startsWith('math_') || tok.type === 'mln_ref' || tok.type === 'fence') tok.meta = { ...(tok.meta as object | null), mlnLabels: labels };
+    if (tok.children) markLabels(tok.children, labels);
+  }
 }
 
 /** The sink used without a document renderer: one macro table and label map per render. */
-function defaultSink(engine: KatexEngine, tokens: readonly Token[], userMacros: Readonly<Record<string, string>> = {}): MathSink {
+function defaultSink(engine: KatexEngine, labels: LabelNumbers, userMacros: Readonly<Record<string, string>> = {}): MathSink {
   const macros: MacroTable = { ...userMacros };
-  const labels: LabelNumbers = collectLabels(tokens);
   return {
     math: (tex, display) => anchorsFor(tex, display) + engine.render(tex, display, macros, labels).html,
     ref: (kind, label) => refText(kind, label, labels),
