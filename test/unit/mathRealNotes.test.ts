@@ -58,6 +58,8 @@ describe('a digit right after a formula', () => {
     assert.deepEqual(texts('It costs $5 and $10.'), []);
     assert.deepEqual(texts('costs $5 and $x$ is math'), ['x']);
     assert.deepEqual(texts('100$ 和 200$'), []);
+    // Held-out corpus (llmtech-ch6_ppo.md:131): a digit first and a space last, but TeX inside.
+    assert.deepEqual(texts('如果概率比低于 $1 - \\epsilon $，在该状态下'), ['1 - \\epsilon ']);
   });
   it('corpus: easyrl-chapter1 values $-$16, $-$15, $-$14', () => {
     const html = renderHtml(corpus('easyrl-chapter1.md', 301, 302));

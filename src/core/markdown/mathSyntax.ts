@@ -9,8 +9,8 @@
  * - `$…$` pairs an opening `$` with the next unescaped `$` in the same paragraph, spaces just inside
  *   the delimiters allowed (`$ x $`, `$\theta $`) and a digit allowed after the closing one
  *   (`$-$16`), as Typora, docsify-katex and MathJax do. A pair is refused, and its opening `$`
- *   stays a literal dollar, when it is shaped like money (content starting with a digit that ends
- *   in a space or is followed by a digit: `$5 and $10`, `价格是$5，数量是$10`) or when its content
+ *   stays a literal dollar, when it is shaped like money (content starting with a digit, followed
+ *   by a digit or ending in a space without any TeX: `$5 and $10`, `价格是$5，数量是$10`) or when its content
  *   is Chinese prose (a Han character next to Chinese sentence punctuation outside `\text{…}`),
  *   which is what a stray `$` pairing with the next formula's opening `$` produces.
  * - `$$…$$` inline is display math inside a paragraph; `` $`…`$ `` is GitLab-style inline math.
@@ -128,7 +128,8 @@ function scanSingleDollar(src: string, pos: number, max: number): MathSpan | und
       // one and pair with the third.
       const content = src.slice(pos + 1, i);
       if (content.trim() === '') return undefined;
-      if (isDigit(first) && (isSpace(src[i - 1]) || isDigit(src[i + 1]))) return undefined; // money
+      // Money: `$5 and $10`, `$5，数量是$10`, `$5 and $x$`; but `$1 - \epsilon $` is math.
+      if (isDigit(first) && (isDigit(src[i + 1]) || (isSpace(src[i - 1]) && !/[\\^_{}=<>]/.test(content)))) return undefined;
       if (isChineseProse(content)) return undefined;
       return { start: pos, end: i + 1, content, display: false, delimiter: '$' };
     }
