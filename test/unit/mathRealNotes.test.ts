@@ -58,6 +58,7 @@ describe('a digit right after a formula', () => {
     assert.deepEqual(texts('It costs $5 and $10.'), []);
     assert.deepEqual(texts('costs $5 and $x$ is math'), ['x']);
     assert.deepEqual(texts('100$ 和 200$'), []);
+    assert.deepEqual(texts('单价$5/$10'), []);
     // Held-out corpus (llmtech-ch6_ppo.md:131): a digit first and a space last, but TeX inside.
     assert.deepEqual(texts('如果概率比低于 $1 - \\epsilon $，在该状态下'), ['1 - \\epsilon ']);
   });
@@ -113,6 +114,22 @@ describe('display blocks', () => {
     assert.equal(displayCount(html), 1);
     assert.ok(proseText(html).includes('中文段落，说明。'));
     assert.ok(html.includes('<h2'));
+  });
+  it('an unclosed $$ before English prose and a heading does not pair with a later $$', () => {
+    const html = renderHtml('$$\n\nSome text here.\n\n## Title\n\n$$\ny = 1\n$$\n');
+    assert.equal(displayCount(html), 1);
+    assert.ok(proseText(html).includes('Some text here.'));
+    assert.ok(html.includes('<h2'));
+  });
+  it('Chinese prose between two $$ lines is not a formula', () => {
+    const html = renderHtml('计算：\n\n$$\n（3）M步：求使极大化的参数\n$$\n');
+    assert.equal(katexCount(html), 0);
+    assert.ok(proseText(html).includes('（3）M步：求使极大化的参数'));
+  });
+  it('a paragraph line ending in $$ is closed by the next bare $$ line, not opened by it', () => {
+    const html = renderHtml('计算 $$\nx = 1\n$$ \nthen the next step\n$$\ny = 2\n$$');
+    assert.equal(displayCount(html), 2);
+    assert.ok(proseText(html).includes('then the next step'));
   });
   it('the newline before the closing line is kept: \\cdot then c', () => {
     const html = renderHtml('$$\na = b \\cdot\nc$$');

@@ -143,7 +143,7 @@ function scanDoubleDollar(src: string, pos: number, max: number): MathSpan | und
   const close = findUnescaped(src, '$$', pos + 2, max);
   if (close < 0) return undefined;
   const content = src.slice(pos + 2, close);
-  if (content.trim().length === 0) return undefined;
+  if (content.trim().length === 0 || isChineseProse(content)) return undefined;
   return { start: pos, end: close + 2, content, display: true, delimiter: '$$' };
 }
 
