@@ -109,6 +109,10 @@ describe('display blocks', () => {
     assert.equal(doc.diagnostics.length, 0);
     assert.equal(proseText(html).replace(/\s+/g, ''), '前文后文');
   });
+  it('\\[…\\] and environments still end at a blank line, as in LaTeX', () => {
+    assert.equal(displayCount(renderHtml('\\begin{equation}\na\n\nb\n\\end{equation}')), 0);
+    assert.equal(displayCount(renderHtml('\\[\na\n\nb\n\\]')), 0);
+  });
   it('an unclosed $$ still never swallows the note, even with a formula later', () => {
     const html = renderHtml('$$\n\n中文段落，说明。\n\n## 标题\n\n$$\ny = 1\n$$\n');
     assert.equal(displayCount(html), 1);

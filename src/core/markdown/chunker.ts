@@ -4,11 +4,11 @@
  *
  * A chunk boundary is a blank line followed by an unindented line that cannot continue the
  * previous block: not a list item right after another list (a loose list goes on across blank
- * lines), not inside a fenced code block, not inside a display formula that holds a blank line
- * (found by the math rules' own `findBlockClose`). Reference-style link definitions are document-wide; the renderer collects them
+ * lines), not inside a fenced code block, not inside a `$$` formula that holds a blank line
+ * (found by the math rules' own `displayBlockEnd`). Reference-style link definitions are document-wide; the renderer collects them
  * separately.
  */
-import { blockMathOpen, displayBlockEnd } from './mathSyntax';
+import { displayBlockEnd } from './mathSyntax';
 
 export interface Chunk {
   /** 0-based line of the chunk's first line in the document. */
@@ -47,7 +47,7 @@ export function splitChunks(text: string): Chunk[] {
       start = i;
     }
     if (!blank && !/^[ \t]/.test(line)) inList = listItem;
-    if (!blank && !/^[ \t]/.test(line) && /[$\\]/.test(line) && blockMathOpen(line)) mathEnd = displayBlockEnd(lines, i);
+    if (!blank && !/^[ \t]/.test(line) && line.startsWith('$$')) mathEnd = displayBlockEnd(lines, i);
     const m = FENCE_OPEN.exec(line);
     if (m) fence = m[1]!;
     prevBlank = blank;

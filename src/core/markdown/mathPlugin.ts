@@ -1,5 +1,5 @@
 import MarkdownIt = require('markdown-it');
-import { blockMathOpen, blockMathCloses, closesEnv, findBlockClose, isChineseProse, scanInlineMath, type BlockLines } from './mathSyntax';
+import { blockMathOpen, blockMathCloses, closesEnv, findBlockClose, isChineseProse, MAX_BLOCK_LINES, scanInlineMath, type BlockLines } from './mathSyntax';
 import { KatexEngine, labelAnchor, labelsIn, refText, type LabelNumbers, type MacroTable } from './katexEngine';
 import { escapeHtml } from './html';
 import { numberEquations } from './equationNumbers';
@@ -181,7 +181,7 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
 /** Whether the paragraph above `line` holds an odd number of `$$`, so a `$$` on `line` closes inline math. */
 function closesParagraphMath(state: StateBlock, line: number): boolean {
   let n = 0;
-  for (let i = line - 1; i >= 0; i--) {
+  for (let i = line - 1; i >= 0 && i >= line - MAX_BLOCK_LINES; i--) {
     const text = state.src.slice(state.bMarks[i]! + state.tShift[i]!, state.eMarks[i]!);
     if (text.trim() === '') break;
     n += text.split('$$').length - 1;

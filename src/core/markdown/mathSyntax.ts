@@ -247,6 +247,9 @@ export function continuesMathAfterBlank(text: string): boolean {
   return !dollars.includes('$');
 }
 
+/** The longest display block, in lines: far beyond any real formula. */
+export const MAX_BLOCK_LINES = 2000;
+
 /**
  * The line that closes the display block opened at `start` (which did not close on its own line),
  * or -1 when it never closes. Shared by the markdown-it rule and the chunker, so a formula that
@@ -255,11 +258,16 @@ export function continuesMathAfterBlank(text: string): boolean {
 export function findBlockClose(open: BlockOpen, first: string, lines: BlockLines, start: number, end: number): number {
   let depth = open.kind === 'env' ? envDepthDelta(open, first) : 0;
   let afterBlank = false;
-  for (let next = start + 1; next < end; next++) {
+  // Bounded, so that a note full of unclosed `$$` costs linear time, not quadratic.
+  const last = Math.min(end, start + 1 + MAX_BLOCK_LINES);
+  for (let next = start + 1; next < last; next++) {
     const text = lines.text(next);
     const blank = text.trim() === '';
     if (!blank && lines.outside(next)) return -1;
     if (blank) {
+      // Only `$$` blocks may hold blank lines (what notes do and KaTeX/MathJax/VS Code accept);
+      // LaTeX itself rejects them in `\[…\]` and environments, so those end there as before.
+      if (open.kind !== '$$') return -1;
       afterBlank = true;
       continue;
     }
@@ -301,8 +309,9 @@ export function closesEnv(open: BlockOpen, text: string): number {
 export function displayBlockEnd(lines: readonly string[], start: number): number {
   const first = lines[start]!.trimStart();
   const open = blockMathOpen(first);
-  if (!open) return -1;
-  if (open.kind === 'env' ? closesEnv(open, first) >= 0 : blockMathCloses(open, first.slice(2)) >= 0 || first.slice(2).includes(open.kind === '$$' ? '$$' : '\\]')) return -1;
+  // Only `$$` blocks cross blank lines, so only they can hold a chunk boundary.
+  if (!open || open.kind !== '$$') return -1;
+  if (blockMathCloses(open, first.slice(2)) >= 0 || first.slice(2).includes('$$')) return -1;
   return findBlockClose(open, first, { text: (i) => lines[i]!, outside: () => false }, start, lines.length);
 }
 
