@@ -235,7 +235,7 @@ function mathInlineRule(state: StateInline, silent: boolean): boolean {
 /** Gives every formula and reference token the document's equation numbers. */
 function markLabels(tokens: readonly Token[], labels: LabelNumbers): void {
   for (const tok of tokens) {
-    if (tok.type.startsWith('math_') || tok.type === 'mln_ref' || tok.type === 'fence') tok.meta = { ...(tok.meta as object | null), mlnLabels: labels };
+    if (tok.type.startsWith('math_') || tok.type === 'mln_ref' || (tok.type === 'fence' && tok.info.trim().split(/\s+/)[0] === 'math')) tok.meta = { ...(tok.meta as object | null), mlnLabels: labels };
     if (tok.children) markLabels(tok.children, labels);
   }
 }
