@@ -220,6 +220,24 @@ describe('one equation numbering for both previews', () => {
   });
 });
 
+describe('next to VS Code\'s own math plugin (markdown-math) in the built-in preview', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const vscodeKatex = (require('@vscode/markdown-it-katex') as { default: (md: MarkdownIt.MarkdownIt, o?: object) => void }).default;
+  const note = '$$ a \\label{a} $$\n\n\\begin{equation}\nb \\label{b}\n\\end{equation}\n\n见\\eqref{b}，价值是 $-$16';
+  for (const [name, make] of [
+    ['markdown-math first', () => new MarkdownIt().use(vscodeKatex, { globalGroup: true }).use(mathPlugin)],
+    ['ours first', () => new MarkdownIt().use(mathPlugin).use(vscodeKatex, { globalGroup: true })],
+  ] as const) {
+    it(name, () => {
+      const html = make().render(note);
+      assert.ok(html.includes('<a class="mln-eqref" href="#mln-eq-b">(2)</a>'));
+      assert.ok(html.includes('id="mln-eq-b"'), 'our renderer drew the labelled formula');
+      assert.equal(katexCount(html), 3);
+      assert.ok(!proseText(html).includes('$'));
+    });
+  }
+});
+
 describe('the corpus renders chunk by chunk as in one markdown-it pass', () => {
   for (const file of ['slm-ch10.md', 'slm-ch07.md', 'pumpkin-chapter12.md', 'ngml-week3.md']) {
     it(file, () => {

@@ -80,11 +80,13 @@ export function mathPlugin(md: MarkdownIt.MarkdownIt, options: MathPluginOptions
     return env.mlnSink ?? (env.mlnSink = defaultSink(engine, labels, options.macros));
   };
 
-  md.renderer.rules['math_inline'] = (tokens, idx, _o, env) =>
+  // Token names of our own: VS Code's markdown-math plugin runs in the same markdown-it and
+  // renders `math_inline`/`math_block` with its own KaTeX settings and numbering.
+  md.renderer.rules['mln_math_inline'] = (tokens, idx, _o, env) =>
     sinkOf(env, tokens[idx]!).math(tokens[idx]!.content, false, (tokens[idx]!.meta as { line: number }).line);
-  md.renderer.rules['math_inline_display'] = (tokens, idx, _o, env) =>
+  md.renderer.rules['mln_math_inline_display'] = (tokens, idx, _o, env) =>
     sinkOf(env, tokens[idx]!).math(tokens[idx]!.content, true, (tokens[idx]!.meta as { line: number }).line);
-  md.renderer.rules['math_block'] = (tokens, idx, _o, env, slf) => {
+  md.renderer.rules['mln_math_block'] = (tokens, idx, _o, env, slf) => {
     const tok = tokens[idx]!;
     const line = tok.map ? tok.map[0] : 0;
     return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env, tok).math(tok.content, true, line)}</div>\n`;
@@ -161,7 +163,7 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
     }
   }
   if (silent) return true;
-  const tok = state.push('math_block', 'math', 0);
+  const tok = state.push('mln_math_block', 'math', 0);
   tok.block = true;
   tok.content = content;
   tok.markup = open.kind === 'env' ? '\\begin' : open.kind;
@@ -223,7 +225,7 @@ function mathInlineRule(state: StateInline, silent: boolean): boolean {
   const span = scanInlineMath(state.src, state.pos, state.posMax);
   if (!span) return false;
   if (!silent) {
-    const tok = state.push(span.display ? 'math_inline_display' : 'math_inline', 'math', 0);
+    const tok = state.push(span.display ? 'mln_math_inline_display' : 'mln_math_inline', 'math', 0);
     tok.content = span.content;
     tok.markup = span.delimiter;
     tok.meta = { line: lineOf(state, span.start) };
@@ -235,7 +237,7 @@ function mathInlineRule(state: StateInline, silent: boolean): boolean {
 /** Gives every formula and reference token the document's equation numbers. */
 function markLabels(tokens: readonly Token[], labels: LabelNumbers): void {
   for (const tok of tokens) {
-    if (tok.type.startsWith('math_') || tok.type === 'mln_ref' || (tok.type === 'fence' && tok.info.trim().split(/\s+/)[0] === 'math')) tok.meta = { ...(tok.meta as object | null), mlnLabels: labels };
+    if (tok.type.startsWith('mln_math_') || tok.type === 'mln_ref' || (tok.type === 'fence' && tok.info.trim().split(/\s+/)[0] === 'math')) tok.meta = { ...(tok.meta as object | null), mlnLabels: labels };
     if (tok.children) markLabels(tok.children, labels);
   }
 }
