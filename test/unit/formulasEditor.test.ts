@@ -63,7 +63,7 @@ describe('math regions agree with the preview', () => {
       '   $$', '   \\int f', '   $$', '', '```math', 'E=mc^2', '```', '', '\\begin{aligned}', 'a&=b', '\\end{aligned}',
     ].join('\n');
     const regions = findMathRegions(text);
-    assert.deepEqual(regions.map((r) => r.tex), ['x_1', 'a+b', 'c', '\\alpha', 'y', 'z', '\\int f', 'E=mc^2\n', '\\begin{aligned}\na&=b\\end{aligned}']);
+    assert.deepEqual(regions.map((r) => r.tex), ['x_1', 'a+b', 'c', '\\alpha', 'y', 'z', '\\int f', 'E=mc^2\n', '\\begin{aligned}\na&=b\n\\end{aligned}']);
     assert.deepEqual(regions.map((r) => slice(text, r.outerStart, r.outerEnd)).slice(0, 6), ['$x_1$', '$a+b$', '\\(c\\)', '$\\alpha$', '$y$', '$z$']);
     assert.deepEqual(regions.map((r) => r.innerStart.line), [0, 2, 2, 4, 6, 8, 10, 15, 18]);
   });

@@ -12,10 +12,11 @@ export interface FormulaHoverOptions extends RegionOptions {
 
 export type FormulaPicture =
   | { readonly region: MathRegion; readonly image: string; readonly width: number; readonly height: number }
-  | { readonly region: MathRegion; readonly error: string };
+  /** `by`: which renderer refused it. KaTeX's refusal is the preview's error; MathJax's means only the picture failed. */
+  | { readonly region: MathRegion; readonly error: string; readonly by: 'katex' | 'mathjax' };
 
 const MAX_CACHE = 200;
-const cache = new Map<string, { image: string; width: number; height: number } | { error: string }>();
+const cache = new Map<string, { image: string; width: number; height: number } | { error: string; by: 'mathjax' }>();
 
 /**
  * The formula under `pos`, drawn as an SVG `data:` URI with the note's macros (definitions in
@@ -38,14 +39,14 @@ export async function formulaPicture(
   const macros: Record<string, unknown> = { ...settings };
   if (defs) katex.render(defs, false, macros, new Map());
   const checked = katex.render(region.tex, region.display, macros, new Map());
-  if (checked.error) return { region, error: checked.error };
+  if (checked.error) return { region, error: checked.error, by: 'katex' };
 
   const tex = settingMacroSource(settings) + defs + region.tex;
   const key = `${options.color}\u0000${region.display}\u0000${tex}`;
   let hit = cache.get(key);
   if (!hit) {
     const r = await renderer.render(tex, { display: region.display, color: options.color });
-    hit = 'error' in r ? { error: r.error } : { image: svgDataUri(r.svg), width: r.width, height: r.height };
+    hit = 'error' in r ? { error: r.error, by: 'mathjax' } : { image: svgDataUri(r.svg), width: r.width, height: r.height };
     if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value!);
     cache.set(key, hit);
   }

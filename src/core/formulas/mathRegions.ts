@@ -47,7 +47,7 @@ function createParser(html: boolean): MarkdownIt.MarkdownIt {
     const ok = original(state, silent);
     if (ok && !silent && state.tokens.length > before) {
       const tok = state.tokens[state.tokens.length - 1]!;
-      if (tok.type === 'math_inline' || tok.type === 'math_inline_display') {
+      if (tok.type === 'mln_math_inline' || tok.type === 'mln_math_inline_display') {
         tok.meta = { ...(tok.meta as object), mlnStart: start, mlnEnd: state.pos };
       }
     }
@@ -135,7 +135,7 @@ function chunkRegions(chunk: Chunk, options: RegionOptions): MathRegion[] {
   let rowMap: [number, number] | null = null;
   for (const tok of tokens) {
     if (tok.type === 'tr_open') rowMap = tok.map;
-    if (tok.type === 'math_block' && tok.map) {
+    if (tok.type === 'mln_math_block' && tok.map) {
       const [first, end] = tok.map;
       const last = end - 1;
       const firstText = lines[first]!;
@@ -173,7 +173,7 @@ function chunkRegions(chunk: Chunk, options: RegionOptions): MathRegion[] {
         const open = child.markup as MathSpan['delimiter'];
         const closeLen = open === '$' ? 1 : 2;
         out.push(region(
-          child.content, child.type === 'math_inline_display', 'inline', open,
+          child.content, child.type === 'mln_math_inline_display', 'inline', open,
           at(s.line, s.character), at(e.line, e.character),
           at(s.line, s.character + open.length), at(e.line, e.character - closeLen),
         ));
@@ -184,7 +184,7 @@ function chunkRegions(chunk: Chunk, options: RegionOptions): MathRegion[] {
 }
 
 function isInlineMath(t: Token): boolean {
-  return t.type === 'math_inline' || t.type === 'math_inline_display';
+  return t.type === 'mln_math_inline' || t.type === 'mln_math_inline_display';
 }
 
 /**

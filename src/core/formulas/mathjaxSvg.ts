@@ -15,14 +15,18 @@ import 'mathjax-full/js/input/tex/boldsymbol/BoldsymbolConfiguration.js';
 import 'mathjax-full/js/input/tex/braket/BraketConfiguration.js';
 import 'mathjax-full/js/input/tex/cancel/CancelConfiguration.js';
 import 'mathjax-full/js/input/tex/color/ColorConfiguration.js';
+import 'mathjax-full/js/input/tex/configmacros/ConfigMacrosConfiguration.js';
+import 'mathjax-full/js/input/tex/enclose/EncloseConfiguration.js';
 import 'mathjax-full/js/input/tex/mathtools/MathtoolsConfiguration.js';
 import 'mathjax-full/js/input/tex/textmacros/TextMacrosConfiguration.js';
 import 'mathjax-full/js/input/tex/unicode/UnicodeConfiguration.js';
 import 'mathjax-full/js/input/tex/upgreek/UpgreekConfiguration.js';
 import type { MathJaxSvg } from './svgRenderer';
+import { KATEX_MACROS_FOR_MATHJAX } from './katexMacros';
 
 // The packages these notes use; `noundefined`/`noerrors` stay out so that mistakes are reported.
-const PACKAGES = ['base', 'ams', 'newcommand', 'boldsymbol', 'braket', 'cancel', 'color', 'mathtools', 'textmacros', 'unicode', 'upgreek'];
+// `configmacros` carries KaTeX's extra commands (katexMacros.ts); `enclose` draws `\textcircled`.
+const PACKAGES = ['base', 'ams', 'newcommand', 'boldsymbol', 'braket', 'cancel', 'color', 'configmacros', 'enclose', 'mathtools', 'textmacros', 'unicode', 'upgreek'];
 
 export function createMathJaxSvg(): MathJaxSvg {
   const adaptor = liteAdaptor();
@@ -33,6 +37,7 @@ export function createMathJaxSvg(): MathJaxSvg {
       // one note's macros must not leak into another note's pictures.
       const input = new TeX({
         packages: PACKAGES,
+        macros: { ...KATEX_MACROS_FOR_MATHJAX },
         formatError: (_jax: unknown, err: Error) => {
           throw err;
         },

@@ -4,10 +4,12 @@
  *
  * A chunk boundary is a blank line followed by an unindented line that cannot continue the
  * previous block: not a list item right after another list (a loose list goes on across blank
- * lines), not inside a fenced code block. Math blocks never contain blank lines (the math rules refuse them), so they are
- * never split. Reference-style link definitions are document-wide; the renderer collects them
+ * lines), not inside a fenced code block, not inside a `$$` formula that holds a blank line
+ * (found by the math rules' own `displayBlockEnd`). Reference-style link definitions are document-wide; the renderer collects them
  * separately.
  */
+import { displayBlockEnd } from './mathSyntax';
+
 export interface Chunk {
   /** 0-based line of the chunk's first line in the document. */
   readonly startLine: number;
@@ -25,8 +27,13 @@ export function splitChunks(text: string): Chunk[] {
   let fence: string | undefined; // the opening run while inside a fenced block
   let prevBlank = false;
   let inList = false; // the last unindented non-blank line was a list item
+  let mathEnd = -1; // last line of the top-level display formula being crossed
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
+    if (i <= mathEnd) {
+      prevBlank = false;
+      continue;
+    }
     if (fence !== undefined) {
       const m = FENCE_OPEN.exec(line);
       if (m && m[1]![0] === fence[0] && m[1]!.length >= fence.length && line.trim() === m[1]) fence = undefined;
@@ -40,6 +47,7 @@ export function splitChunks(text: string): Chunk[] {
       start = i;
     }
     if (!blank && !/^[ \t]/.test(line)) inList = listItem;
+    if (!blank && !/^[ \t]/.test(line) && line.startsWith('$$')) mathEnd = displayBlockEnd(lines, i);
     const m = FENCE_OPEN.exec(line);
     if (m) fence = m[1]!;
     prevBlank = blank;
@@ -56,7 +64,7 @@ function makeChunk(lines: string[], from: number, to: number): Chunk {
  * Calls `visit` for each line with the info word of the fenced block it is in (`''` for a fence
  * without one), or undefined outside fences. Fence lines themselves are reported as inside.
  */
-function forEachLine(text: string, visit: (line: string, fenceLang: string | undefined) => void): void {
+export function forEachLine(text: string, visit: (line: string, fenceLang: string | undefined) => void): void {
   let run: string | undefined;
   let lang = '';
   for (const line of text.split('\n')) {
@@ -86,20 +94,6 @@ export function referenceDefinitionLines(text: string): string[] {
   const out: string[] = [];
   forEachLine(text, (line, fence) => {
     if (fence === undefined && /^ {0,3}\[[^\]\n^][^\]\n]*\]:\s*\S/.test(line)) out.push(line);
-  });
-  return out;
-}
-
-/** `\label{…}` names in document order, outside fenced code other than ```math. */
-export function scanLabels(text: string): string[] {
-  if (!text.includes('\\label{')) return [];
-  const out: string[] = [];
-  forEachLine(text, (line, fence) => {
-    if ((fence === undefined || fence === 'math') && line.includes('\\label{')) {
-      // `\label{…}` written about in a code span is not a label.
-      const text = fence === 'math' ? line : line.replace(/(`+)[^`]*?\1/g, '');
-      for (const l of text.matchAll(/\\label\{([^{}]*)\}/g)) out.push(l[1]!);
-    }
   });
   return out;
 }

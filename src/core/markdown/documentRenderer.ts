@@ -1,6 +1,7 @@
 import MarkdownIt = require('markdown-it');
 import hljs from 'highlight.js/lib/common';
-import { splitChunks, referenceDefinitionLines, scanLabels, type Chunk } from './chunker';
+import { splitChunks, referenceDefinitionLines, type Chunk } from './chunker';
+import { numberEquations } from './equationNumbers';
 import { anchorsFor, mathPlugin, type MathEnv, type MathSink } from './mathPlugin';
 import { DEFAULT_LIMITS, KatexEngine, definesMacros, labelsIn, refsIn, refText, type KatexLimits, type LabelNumbers, type MacroTable } from './katexEngine';
 import { sanitize } from './sanitize';
@@ -147,7 +148,7 @@ export class DocumentRenderer {
     const refLines = referenceDefinitionLines(text);
     const refsKey = refLines.length ? 'r' + hashString(refLines.join('\n')).toString(36) : '';
     const references = refLines.length ? this.parseReferences(refLines) : undefined;
-    const labels = numberLabels(scanLabels(text));
+    const labels = numberEquations(text);
 
     const out: RenderedChunk[] = [];
     const diagnostics: MathDiagnostic[] = [];
@@ -306,12 +307,6 @@ export class DocumentRenderer {
 
 function nextMacroKey(key: string, defs: readonly string[]): string {
   return 'm' + hashString(defs.join('\u0001'), hashString(key)).toString(36);
-}
-
-function numberLabels(names: readonly string[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const n of names) if (!m.has(n)) m.set(n, m.size + 1);
-  return m;
 }
 
 function labelSignature(names: readonly string[], labels: LabelNumbers): string {

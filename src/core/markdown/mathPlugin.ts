@@ -1,7 +1,8 @@
 import MarkdownIt = require('markdown-it');
-import { blockMathOpen, blockMathCloses, scanInlineMath, type BlockOpen } from './mathSyntax';
+import { blockMathOpen, blockMathCloses, closesEnv, findBlockClose, isChineseProse, MAX_BLOCK_LINES, scanInlineMath, type BlockLines } from './mathSyntax';
 import { KatexEngine, labelAnchor, labelsIn, refText, type LabelNumbers, type MacroTable } from './katexEngine';
 import { escapeHtml } from './html';
+import { numberEquations } from './equationNumbers';
 
 type StateBlock = MarkdownIt.StateBlock;
 type StateInline = MarkdownIt.StateInline;
@@ -64,29 +65,36 @@ export function mathPlugin(md: MarkdownIt.MarkdownIt, options: MathPluginOptions
   }
 
   // Without a sink from the caller (VS Code's built-in preview), number labels over the whole
-  // parsed document before anything renders.
+  // document before anything renders, exactly as the ML Notes preview does. The numbers ride on
+  // the tokens: VS Code renders cached tokens with a fresh env, so the env can't carry them.
   md.core.ruler.push('mln_default_sink', (state) => {
     const env = state.env as MathEnv;
-    if (!env.mlnSink) env.mlnSink = defaultSink(engine, state.tokens, options.macros);
+    if (env.mlnSink) return;
+    const labels = numberEquations(state.src);
+    if (labels.size) markLabels(state.tokens, labels);
+    env.mlnSink = defaultSink(engine, labels, options.macros);
   });
-  const sinkOf = (rawEnv: unknown): MathSink => {
+  const sinkOf = (rawEnv: unknown, tok: Token): MathSink => {
     const env = (rawEnv ?? {}) as MathEnv;
-    return env.mlnSink ?? (env.mlnSink = defaultSink(engine, [], options.macros));
+    const labels = (tok.meta as { mlnLabels?: LabelNumbers } | null)?.mlnLabels ?? new Map<string, number>();
+    return env.mlnSink ?? (env.mlnSink = defaultSink(engine, labels, options.macros));
   };
 
-  md.renderer.rules['math_inline'] = (tokens, idx, _o, env) =>
-    sinkOf(env).math(tokens[idx]!.content, false, (tokens[idx]!.meta as { line: number }).line);
-  md.renderer.rules['math_inline_display'] = (tokens, idx, _o, env) =>
-    sinkOf(env).math(tokens[idx]!.content, true, (tokens[idx]!.meta as { line: number }).line);
-  md.renderer.rules['math_block'] = (tokens, idx, _o, env, slf) => {
+  // Token names of our own: VS Code's markdown-math plugin runs in the same markdown-it and
+  // renders `math_inline`/`math_block` with its own KaTeX settings and numbering.
+  md.renderer.rules['mln_math_inline'] = (tokens, idx, _o, env) =>
+    sinkOf(env, tokens[idx]!).math(tokens[idx]!.content, false, (tokens[idx]!.meta as { line: number }).line);
+  md.renderer.rules['mln_math_inline_display'] = (tokens, idx, _o, env) =>
+    sinkOf(env, tokens[idx]!).math(tokens[idx]!.content, true, (tokens[idx]!.meta as { line: number }).line);
+  md.renderer.rules['mln_math_block'] = (tokens, idx, _o, env, slf) => {
     const tok = tokens[idx]!;
     const line = tok.map ? tok.map[0] : 0;
-    return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env).math(tok.content, true, line)}</div>\n`;
+    return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env, tok).math(tok.content, true, line)}</div>\n`;
   };
   md.renderer.rules['mln_ref'] = (tokens, idx, _o, env) => {
     const tok = tokens[idx]!;
     const [kind, label] = tok.content.split('\u0000') as ['eqref' | 'ref', string];
-    return `<a class="mln-eqref" href="#${escapeHtml(labelAnchor(label))}">${escapeHtml(sinkOf(env).ref(kind, label))}</a>`;
+    return `<a class="mln-eqref" href="#${escapeHtml(labelAnchor(label))}">${escapeHtml(sinkOf(env, tok).ref(kind, label))}</a>`;
   };
 
   // ```math fences are display math; everything else keeps its renderer.
@@ -95,7 +103,7 @@ export function mathPlugin(md: MarkdownIt.MarkdownIt, options: MathPluginOptions
     const tok = tokens[idx]!;
     if (tok.info.trim().split(/\s+/)[0] === 'math') {
       const line = tok.map ? tok.map[0] + 1 : 0;
-      return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env).math(tok.content, true, line)}</div>\n`;
+      return `<div class="mln-math-block"${slf.renderAttrs(tok)}>${sinkOf(env, tok).math(tok.content, true, line)}</div>\n`;
     }
     return fence(tokens, idx, opts, env, slf);
   };
@@ -108,11 +116,15 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
   const first = state.src.slice(pos, max);
   const open = blockMathOpen(first);
   if (!open) return false;
+  // Asked by a blockquote whether a line without `>` ends it: no. Notes write `> $$` and then
+  // the formula's lines without `>` (lazy lines), so the quote goes on and the formula with it.
+  if (silent && state.parentType === 'blockquote') return false;
 
   const delimLen = open.kind === 'env' ? 0 : 2;
   const rest = first.slice(delimLen);
   let closeLine = -1;
   let content: string;
+  let after = '';
   const sameLineClose = open.kind === 'env' ? closesEnv(open, first) : blockMathCloses(open, rest);
   // `$$a$$ and more` is display math inside a paragraph, handled by the inline rule.
   if (open.kind !== 'env' && sameLineClose < 0 && rest.includes(open.kind === '$$' ? '$$' : '\\]')) return false;
@@ -120,56 +132,69 @@ function mathBlockRule(state: StateBlock, startLine: number, endLine: number, si
     closeLine = startLine;
     content = open.kind === 'env' ? first : rest.slice(0, sameLineClose);
   } else {
-    let depth = open.kind === 'env' ? envDepthDelta(open, first) : 0;
-    for (let next = startLine + 1; next < endLine; next++) {
-      const lp = state.bMarks[next]! + state.tShift[next]!;
-      const lm = state.eMarks[next]!;
-      if (lp < lm && state.sCount[next]! < state.blkIndent) break; // the container ended
-      const text = state.src.slice(lp, lm);
-      // Math never contains a blank line (TeX rejects it too); this also keeps chunk splitting
-      // at blank lines from cutting a formula in two.
-      if (text.trim() === '') break;
-      if (open.kind === 'env') {
-        depth += envDepthDelta(open, text);
-        if (depth <= 0 && closesEnv(open, text) >= 0) {
-          closeLine = next;
-          break;
-        }
-      } else if (blockMathCloses(open, text) >= 0) {
-        closeLine = next;
-        break;
-      }
-    }
+    const lines: BlockLines = {
+      text: (i) => state.src.slice(state.bMarks[i]! + state.tShift[i]!, state.eMarks[i]!),
+      // Lazy lines of a blockquote (`> \begin{equation}` then lines without `>`) have a negative
+      // sCount: they continue the quote, so they continue the formula too.
+      outside: (i) => state.sCount[i]! >= 0 && state.sCount[i]! < state.blkIndent,
+    };
+    closeLine = findBlockClose(open, first, lines, startLine, endLine);
     // An unclosed block is not math: typing `$$` must not turn the rest of the note into a formula.
     if (closeLine < 0) return false;
-    const inner = state.getLines(startLine + 1, closeLine, state.sCount[startLine]!, false);
+    // `计算 $$` ends a paragraph line with an inline `$$` that this bare `$$` line closes.
+    if (silent && state.parentType === 'paragraph' && rest.trim() === '' && closesParagraphMath(state, startLine)) return false;
+    const body: string[] = [];
+    for (let i = startLine + 1; i < closeLine; i++) body.push(blockLine(state, i, state.sCount[startLine]!));
     const lastPos = state.bMarks[closeLine]! + state.tShift[closeLine]!;
     const last = state.src.slice(lastPos, state.eMarks[closeLine]!);
+    // Each line keeps its newline: `\cdot` then `c` on the next line is not `\cdotc`, and a `%`
+    // comment ends at its line instead of eating `\end{…}`.
     if (open.kind === 'env') {
-      content = first + '\n' + inner + last;
+      content = [first, ...body, last].join('\n');
     } else {
-      content = (rest.trim() ? rest + '\n' : '') + inner + last.slice(0, blockMathCloses(open, last));
+      const head = rest.trim() ? [rest] : [];
+      const at = blockMathCloses(open, last);
+      // `$$的奇异值分解。`: the closing line goes on with prose, which becomes a paragraph.
+      const tail = at >= 0 ? last.slice(0, at) : '';
+      if (at < 0) after = last.slice(last.indexOf(open.kind === '$$' ? '$$' : '\\]') + 2).trim();
+      content = [...head, ...body, ...(tail.trim() ? [tail] : [])].join('\n');
+      // Chinese prose between two stray `$$` lines is not a formula.
+      if (isChineseProse(content)) return false;
     }
   }
   if (silent) return true;
-  const tok = state.push('math_block', 'math', 0);
+  const tok = state.push('mln_math_block', 'math', 0);
   tok.block = true;
   tok.content = content;
   tok.markup = open.kind === 'env' ? '\\begin' : open.kind;
   tok.map = [startLine, closeLine + 1];
+  if (after) {
+    state.push('paragraph_open', 'p', 1).map = [closeLine, closeLine + 1];
+    const inline = state.push('inline', '', 0);
+    inline.content = after;
+    inline.map = [closeLine, closeLine + 1];
+    inline.children = [];
+    state.push('paragraph_close', 'p', -1);
+  }
   state.line = closeLine + 1;
   return true;
 }
 
-function envDepthDelta(open: BlockOpen, text: string): number {
-  const b = text.split(`\\begin{${open.env}}`).length - 1;
-  const e = text.split(`\\end{${open.env}}`).length - 1;
-  return b - e;
+/** Whether the paragraph above `line` holds an odd number of `$$`, so a `$$` on `line` closes inline math. */
+function closesParagraphMath(state: StateBlock, line: number): boolean {
+  let n = 0;
+  for (let i = line - 1; i >= 0 && i >= line - MAX_BLOCK_LINES; i--) {
+    const text = state.src.slice(state.bMarks[i]! + state.tShift[i]!, state.eMarks[i]!);
+    if (text.trim() === '') break;
+    n += text.split('$$').length - 1;
+  }
+  return n % 2 === 1;
 }
 
-function closesEnv(open: BlockOpen, text: string): number {
-  if (envDepthDelta(open, text) > 0) return -1;
-  return blockMathCloses(open, text);
+/** One line of a block's body, without its container markers and up to `indent` columns of indentation. */
+function blockLine(state: StateBlock, line: number, indent: number): string {
+  // Lazy lines (negative sCount) carry no markers to strip.
+  return state.getLines(line, line + 1, state.sCount[line]! < 0 ? 0 : indent, false);
 }
 
 function lineOf(state: StateInline, pos: number): number {
@@ -200,7 +225,7 @@ function mathInlineRule(state: StateInline, silent: boolean): boolean {
   const span = scanInlineMath(state.src, state.pos, state.posMax);
   if (!span) return false;
   if (!silent) {
-    const tok = state.push(span.display ? 'math_inline_display' : 'math_inline', 'math', 0);
+    const tok = state.push(span.display ? 'mln_math_inline_display' : 'mln_math_inline', 'math', 0);
     tok.content = span.content;
     tok.markup = span.delimiter;
     tok.meta = { line: lineOf(state, span.start) };
@@ -209,25 +234,17 @@ function mathInlineRule(state: StateInline, silent: boolean): boolean {
   return true;
 }
 
-/** Label numbers in document order, from the math tokens of a parsed document. */
-export function collectLabels(tokens: readonly Token[]): Map<string, number> {
-  const labels = new Map<string, number>();
-  const visit = (list: readonly Token[]): void => {
-    for (const tok of list) {
-      if (tok.type === 'math_block' || tok.type === 'math_inline_display' || (tok.type === 'fence' && tok.info.trim() === 'math')) {
-        for (const l of labelsIn(tok.content)) if (!labels.has(l)) labels.set(l, labels.size + 1);
-      }
-      if (tok.children) visit(tok.children);
-    }
-  };
-  visit(tokens);
-  return labels;
+/** Gives every formula and reference token the document's equation numbers. */
+function markLabels(tokens: readonly Token[], labels: LabelNumbers): void {
+  for (const tok of tokens) {
+    if (tok.type.startsWith('mln_math_') || tok.type === 'mln_ref' || (tok.type === 'fence' && tok.info.trim().split(/\s+/)[0] === 'math')) tok.meta = { ...(tok.meta as object | null), mlnLabels: labels };
+    if (tok.children) markLabels(tok.children, labels);
+  }
 }
 
 /** The sink used without a document renderer: one macro table and label map per render. */
-function defaultSink(engine: KatexEngine, tokens: readonly Token[], userMacros: Readonly<Record<string, string>> = {}): MathSink {
+function defaultSink(engine: KatexEngine, labels: LabelNumbers, userMacros: Readonly<Record<string, string>> = {}): MathSink {
   const macros: MacroTable = { ...userMacros };
-  const labels: LabelNumbers = collectLabels(tokens);
   return {
     math: (tex, display) => anchorsFor(tex, display) + engine.render(tex, display, macros, labels).html,
     ref: (kind, label) => refText(kind, label, labels),

@@ -30,7 +30,9 @@ export class FormulaHoverProvider implements vscode.HoverProvider {
     if ('image' in picture) {
       md.appendMarkdown(`![${vscode.l10n.t('Formula')}](${picture.image})`);
     } else {
-      md.appendMarkdown(`**${vscode.l10n.t('KaTeX cannot render this formula')}**\n\n`);
+      // Only KaTeX's refusal is the preview's error; MathJax failing means only the picture did.
+      const title = picture.by === 'katex' ? vscode.l10n.t('KaTeX cannot render this formula') : vscode.l10n.t('MathJax cannot draw this formula (the preview may still render it)');
+      md.appendMarkdown(`**${title}**\n\n`);
       md.appendCodeblock(picture.error, 'text');
     }
     return new vscode.Hover(md, new vscode.Range(toPosition(picture.region.outerStart), toPosition(picture.region.outerEnd)));
