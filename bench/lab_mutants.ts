@@ -81,7 +81,7 @@ for (const m of chosen) {
     fs.writeFileSync(file, orig.replace(m.find, m.replace));
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...tests], { cwd: root, encoding: 'utf8', timeout: 600_000 });
     failed = r.status !== 0;
-    detail = (r.stdout.match(/^not ok \d+ - .*$/gm) ?? []).concat(r.stdout.match(/^\s+not ok \d+ - .*$/gm) ?? []).map((s) => s.trim()).slice(0, 3).join(' | ');
+    detail = (r.stdout.match(/^\s*not ok \d+ - .*$/gm) ?? []).map((l) => l.trim()).slice(0, 3).join(' | ');
   } finally {
     fs.writeFileSync(file, orig);
   }
