@@ -253,6 +253,18 @@ async function rlBench(): Promise<void> {
     }
   }
   out(`  CartPole-v1, uniformly random actions: mean episode length ${(total / 20000).toFixed(1)} over 20000 episodes`);
+  // Note 12's corridor (states 0…4, left at 0 stays, goal 4, at most 40 steps): E[T] = 20 uncapped.
+  let corridor = 0;
+  for (let e = 0; e < 200000; e++) {
+    let s = 0;
+    let k = 0;
+    while (s !== 4 && k < 40) {
+      s = rrng.random() < 0.5 ? s + 1 : Math.max(0, s - 1);
+      k++;
+    }
+    corridor += k;
+  }
+  out(`  note 12's corridor, random policy: mean episode length ${(corridor / 200000).toFixed(2)} with the 40-step cap (exact: 18.29; 20 without it)`);
   const maxEpisodes = quick ? 200 : 1000;
   const algos = [
     ['REINFORCE+baseline', rl.algos.reinforce],
