@@ -64,6 +64,15 @@ describe('lab/rl math: returns, GAE and bootstrapping on a hand-made batch', () 
     closeAll(adv, [1 + 0.5 - 0.5, 1, 3 + 1 - 1.5, 4 + 1.25 - 2, 5 + 3.5 - 2.5, 6 + 4 - 3], 1e-6, 'TD errors');
   });
 
+  test('advantages() takes V(s) and V(s′) from the critic: returns by hand with a linear critic', () => {
+    // V(s) = 2s + 1 (a one-layer critic). Batch: s = 0 → s′ = 1 (r 1), terminal s = 1 → s′ = 5 (r 1).
+    const critic = linear([1, 1], [2, 1]);
+    const b: rl.Batch = { obs: [[0], [1]], actions: [0, 0], rewards: [1, 1], terminated: [false, true], ends: [false, true], nextObs: [[1], [5]], logProbs: [0, 0] };
+    // γ 0.5, λ 1: δ₁ = 1 − V(1) = −2; δ₀ = 1 + 0.5·V(1) − V(0) = 1.5; A₀ = δ₀ + 0.5 δ₁ = 0.5.
+    const { ret } = rl.advantages(b, critic, 0.5, 1);
+    closeAll(ret, [0.5 + 1, -2 + 3], 1e-5, 'returns');
+  });
+
   test('discounted returns and the REINFORCE baseline advantages', () => {
     closeAll(rl.discountedReturns([1, 1, 1], 0.5), [1.75, 1.5, 1], 1e-7);
     // G − V = [2, 0, 1]: mean 1, std √(2/3).
@@ -182,13 +191,29 @@ describe('lab/rl math: TRPO', () => {
     assert.ok(u.improvement > 0);
   });
 
-  test('a rejected update leaves the policy unchanged', () => {
-    const pol = linear([1, 2], [0, 0, 0, 0]);
-    const obs = tf.tensor2d([[1], [1]]);
-    // Zero advantages: no improvement is possible, so every step is rejected.
-    const u = rl.trpoUpdate(pol, { obs, actionMask: tf.tensor2d([[1, 0], [0, 1]]), adv: tf.tensor1d([0, 0]), oldLogp: tf.tensor1d([Math.log(0.5), Math.log(0.5)]) }, { backtracks: 3 });
+  test('a step past the trust region is halved, and a rejected update leaves the policy unchanged', () => {
+    // π = (0.9, 0.1), advantages favour action 1, δ = 0.5: the quadratic model sizes Δz = a(−1, 1)
+    // with ½ a²·2·0.09·2 = δ, a = √(2δ/0.36) ≈ 1.67, but the true KL of that step is ≈ 0.98 > δ;
+    // half of it (KL ≈ 0.19) fits. With one try only, the update is rejected.
+    const batch = () => ({
+      obs: tf.tensor2d([[1], [1]]),
+      actionMask: tf.tensor2d([[1, 0], [0, 1]]),
+      adv: tf.tensor1d([-1, 1]),
+      oldLogp: tf.tensor1d([Math.log(0.9), Math.log(0.1)]),
+    });
+    const start = [0, 0, Math.log(9), 0];
+    const pol = linear([1, 2], start);
+    const u = rl.trpoUpdate(pol, batch(), { maxKl: 0.5, backtracks: 1, damping: 1e-6 });
     assert.equal(u.accepted, false);
-    assert.deepEqual(flatOf(pol), [0, 0, 0, 0]);
+    assert.ok(u.kl > 0.5, `KL of the full step ${u.kl}`);
+    closeAll(flatOf(pol), start, 1e-6, 'restored');
+    const pol2 = linear([1, 2], start);
+    const u2 = rl.trpoUpdate(pol2, batch(), { maxKl: 0.5, backtracks: 3, damping: 1e-6 });
+    assert.equal(u2.accepted, true);
+    assert.equal(u2.stepFraction, 0.5);
+    const [w1, w2, b1, b2] = flatOf(pol2);
+    const a = Math.sqrt((2 * 0.5) / 0.36) / 2;
+    close(w1 + b1 - (w2 + b2), Math.log(9) - 2 * a, 0.02, 'logit gap after the half step');
   });
 });
 
