@@ -1,11 +1,15 @@
 /**
  * npm run bench:lab [-- --only diffusion|rl|speed] [--backends wasm,cpu] [--quick]
  *
- * Per backend: training steps/s of the toy denoiser (batch 1024) and, on the default backend,
- * the sliced-Wasserstein distance of samples after a fixed budget; PyTorch's CPU speed on the
- * same model (Debian's /usr/bin/python3 with torch) and the ratio; REINFORCE and actor-critic
- * to a 100-episode average ≥ 475 on CartPole-v1; DDPG's average return on Pendulum-v1 after a
- * fixed number of steps.
+ * speed: per backend, training steps/s of the toy denoiser (batch 1024); PyTorch's CPU speed on
+ * the same model (Debian's /usr/bin/python3 with torch) and the ratio.
+ * diffusion: Euler vs Heun on exact Gaussian mixtures (σ_max 80, ρ 7, a 1999-NFE Heun
+ * reference, 5 noise draws of 512 points each): the equal-NFE crossover and fitted convergence
+ * slopes with their spread; the sliced-Wasserstein distance of samples of a trained denoiser.
+ * rl: a random CartPole policy's mean episode length; REINFORCE, actor-critic, PPO and TRPO
+ * to Gymnasium's CartPole-v1 threshold (100-episode average ≥ 475) within 1000 episodes, and
+ * DDPG's deterministic return on Pendulum-v1 against −200 (the −150…−200 commonly published),
+ * each printed PASS/FAIL (any FAIL sets the exit code).
  *
  * Where the denoiser's time went (tf.profile on wasm, one Adam step, batch 1024): with
  * `optimizer.minimize` the backward pass uses transposed matMuls, which tfjs-backend-wasm runs
@@ -160,23 +164,132 @@ async function sampleQuality(): Promise<void> {
   }
 }
 
+const meanSd = (a: number[]): string => {
+  const m = a.reduce((x, y) => x + y, 0) / a.length;
+  const sd = Math.sqrt(a.reduce((x, y) => x + (y - m) ** 2, 0) / Math.max(1, a.length - 1));
+  return `${m.toFixed(2)} ± ${sd.toFixed(2)}`;
+};
+
+/** Least-squares slope of −log error against log NFE. */
+const fittedSlope = (nfes: number[], errs: number[]): number => {
+  const lx = nfes.map(Math.log);
+  const ly = errs.map(Math.log);
+  const mx = lx.reduce((a, b) => a + b) / lx.length;
+  const my = ly.reduce((a, b) => a + b) / ly.length;
+  let num = 0;
+  let den = 0;
+  lx.forEach((x, i) => {
+    num += (x - mx) * (ly[i] - my);
+    den += (x - mx) ** 2;
+  });
+  return -num / den;
+};
+
+/**
+ * The equal-NFE crossover (first odd NFE from 9 at which Heun's error is below Euler's) and the
+ * slopes, per problem over several noise draws. Errors are the RMSE over points and, since one
+ * point switching modes can dominate an RMSE, also the median per-point error.
+ */
+function convergence(): void {
+  const { samplers, GaussianMixture } = diffusion;
+  const ring = Array.from({ length: 8 }, (_, k) => [2 * Math.cos((k * Math.PI) / 4), 2 * Math.sin((k * Math.PI) / 4)]);
+  const problems: [string, () => diffusion.GaussianMixture][] = [
+    ['3 components, std 0.3 (the unit test and note 01)', () => new GaussianMixture([[-2, 0], [2, 0], [0, 2.5]], [0.5, 0.3, 0.2], 0.3)],
+    ['8-ring, radius 2, std 0.2', () => new GaussianMixture(ring, Array(8).fill(1), 0.2)],
+    ['2 components ±1, std 0.2', () => new GaussianMixture([[-1, 0], [1, 0]], [0.5, 0.5], 0.2)],
+    ['one Gaussian N(0, I)', () => new GaussianMixture([[0, 0]], [1], 1)],
+  ];
+  const seeds = quick ? [0, 1] : [0, 1, 2, 3, 4];
+  for (const [name, make] of problems) {
+    const g = make();
+    const cross: number[] = [];
+    const slopes = { eu: [] as number[], he: [] as number[], euMed: [] as number[], heMed: [] as number[] };
+    for (const seed of seeds) {
+      const noise = tf.tensor2d(new Rng(100 + seed).normals(512 * 2), [512, 2]);
+      const ref = samplers.heun(g.denoise, noise, { steps: 1000 }).x;
+      const errs = (heun: boolean, nfe: number): [number, number] => {
+        const r = heun ? samplers.heun(g.denoise, noise, { steps: (nfe + 1) / 2 }) : samplers.euler(g.denoise, noise, { steps: nfe });
+        const per = tf.tidy(() => tf.sum(tf.square(tf.sub(r.x, ref)), 1).dataSync() as Float32Array);
+        r.x.dispose();
+        const sorted = Array.from(per).sort((a, b) => a - b);
+        return [Math.sqrt(per.reduce((a, b) => a + b, 0) / per.length), Math.sqrt(sorted[sorted.length >> 1])];
+      };
+      let c = NaN;
+      for (let nfe = 9; nfe <= 61 && Number.isNaN(c); nfe += 2) if (errs(true, nfe)[0] < errs(false, nfe)[0]) c = nfe;
+      cross.push(c);
+      const eN = [101, 201, 401];
+      const hN = [51, 101, 201];
+      const eE = eN.map((n) => errs(false, n));
+      const hE = hN.map((n) => errs(true, n));
+      slopes.eu.push(fittedSlope(eN, eE.map((e) => e[0])));
+      slopes.euMed.push(fittedSlope(eN, eE.map((e) => e[1])));
+      slopes.he.push(fittedSlope(hN, hE.map((e) => e[0])));
+      slopes.heMed.push(fittedSlope(hN, hE.map((e) => e[1])));
+      tf.dispose([noise, ref]);
+    }
+    g.dispose();
+    out(
+      `  ${name}: Heun first better at NFE ${cross.join(', ')} (draws ${seeds.join(', ')}); slope Euler ${meanSd(slopes.eu)} ` +
+        `(median error ${meanSd(slopes.euMed)}), Heun ${meanSd(slopes.he)} (median error ${meanSd(slopes.heMed)})`,
+    );
+  }
+}
+
+const verdict = (ok: boolean): string => {
+  if (!ok) process.exitCode = 1;
+  return ok ? 'PASS' : 'FAIL';
+};
+
 async function rlBench(): Promise<void> {
-  const maxEpisodes = quick ? 200 : 3000;
-  for (const [name, algo] of [['REINFORCE+baseline', rl.algos.reinforce], ['actor-critic (A2C, GAE)', rl.algos.actorCritic]] as const) {
+  const env = new rl.envs.CartPole();
+  const rrng = new Rng(0);
+  let total = 0;
+  for (let e = 0; e < 20000; e++) {
+    env.reset(rrng);
+    for (;;) {
+      total++;
+      const r = env.step(rrng.int(2));
+      if (r.terminated || r.truncated) break;
+    }
+  }
+  out(`  CartPole-v1, uniformly random actions: mean episode length ${(total / 20000).toFixed(1)} over 20000 episodes`);
+  // Note 12's corridor (states 0…4, left at 0 stays, goal 4, at most 40 steps): E[T] = 20 uncapped.
+  let corridor = 0;
+  for (let e = 0; e < 200000; e++) {
+    let s = 0;
+    let k = 0;
+    while (s !== 4 && k < 40) {
+      s = rrng.random() < 0.5 ? s + 1 : Math.max(0, s - 1);
+      k++;
+    }
+    corridor += k;
+  }
+  out(`  note 12's corridor, random policy: mean episode length ${(corridor / 200000).toFixed(2)} with the 40-step cap (exact: 18.29; 20 without it)`);
+  const maxEpisodes = quick ? 200 : 1000;
+  const algos = [
+    ['REINFORCE+baseline', rl.algos.reinforce],
+    ['actor-critic (A2C, GAE)', rl.algos.actorCritic],
+    ['PPO-clip', rl.algos.ppo],
+    ['TRPO', rl.algos.trpo],
+  ] as const;
+  for (const [name, algo] of algos) {
     const r = await algo({ seed: 0, targetReturn: 475, maxEpisodes });
-    out(`  ${name}: ${r.solved ? 'reached' : 'did NOT reach'} 100-episode average ≥ 475 after ${r.episodes} episodes, ${r.steps} env steps, ${r.seconds.toFixed(1)} s (average ${r.average.toFixed(1)})`);
+    out(
+      `  ${verdict(r.solved)} ${name}: ${r.solved ? 'reached' : 'did NOT reach'} 100-episode average ≥ 475 within ${maxEpisodes} episodes ` +
+        `(${r.episodes} episodes, ${r.steps} env steps, ${r.seconds.toFixed(1)} s, average ${r.average.toFixed(1)})`,
+    );
   }
   const steps = quick ? 3000 : 15000;
   const d = await rl.algos.ddpg({ seed: 0, maxSteps: steps, window: 10, evalEpisodes: 20 });
   out(
-    `  DDPG Pendulum-v1: ${steps} steps (${d.episodes} episodes, ${d.seconds.toFixed(1)} s): average return of the deterministic actor ` +
-      `over 20 fresh episodes ${d.evalReturn!.toFixed(1)} (training episodes, last 10: ${d.average.toFixed(1)})`,
+    `  ${verdict(d.evalReturn! >= -200)} DDPG Pendulum-v1: ${steps} steps (${d.episodes} episodes, ${d.seconds.toFixed(1)} s): average return of the deterministic actor ` +
+      `over 20 fresh episodes ${d.evalReturn!.toFixed(1)} (threshold −200; training episodes, last 10: ${d.average.toFixed(1)})`,
   );
 }
 
 async function main(): Promise<void> {
   out(`bench:lab  node ${process.version}, tfjs ${tf.version.tfjs}${quick ? ', --quick' : ''}`);
-  if (want('speed') || want('diffusion')) {
+  if (want('speed')) {
     out('denoiser training speed ([x·c_in, c_noise] 3→128→128→2 ReLU, batch 1024, Adam, EDM loss on two moons):');
     // The machine may be shared with other work, which swings both tfjs and PyTorch by several
     // times within seconds; so the default backend and PyTorch run in alternating short rounds
@@ -210,6 +323,8 @@ async function main(): Promise<void> {
   }
   await setBackend(backends[0]);
   if (want('diffusion')) {
+    out(`Euler vs Heun on exact mixtures (${backends[0]}; RMSE to the reference; mean ± sd over draws):`);
+    convergence();
     out(`sample quality on ${backends[0]} (sliced W2 to 2000 true points; lower is better):`);
     await sampleQuality();
   }

@@ -78,10 +78,12 @@ describe('lab/diffusion: samplers on an exact Gaussian-mixture denoiser', () => 
     assert.ok(Math.abs(far[0] - (-2 * 0.5 + 2 * 0.3)) < 1e-3 && Math.abs(far[1] - 2.5 * 0.2) < 1e-3);
   });
 
-  test('Euler converges at 1st order, Heun at 2nd; Heun wins at equal NFE from ~19 on', () => {
+  test('equal NFE on the mixture: Euler better at 9, Heun better at 71 (orders: see lab-diffusion-math)', () => {
+    // The crossover on mixtures depends on the problem and the draw (bench:lab measures it over
+    // seeds: 19–29 here); only the ends of the range are asserted.
     const g = gmm();
     const noise = tf.tensor2d(new Rng(3).normals(256 * 2), [256, 2]);
-    const ref = samplers.heun(g.denoise, noise, { steps: 1024 }).x; // 2047 NFE
+    const ref = samplers.heun(g.denoise, noise, { steps: 1000 }).x; // 1999 NFE
     const err = (heun: boolean, nfe: number): number => {
       const r = heun ? samplers.heun(g.denoise, noise, { steps: (nfe + 1) / 2 }) : samplers.euler(g.denoise, noise, { steps: nfe });
       assert.equal(r.nfe, nfe);
@@ -89,43 +91,50 @@ describe('lab/diffusion: samplers on an exact Gaussian-mixture denoiser', () => 
       r.x.dispose();
       return e;
     };
-    const slope = (e1: number, e2: number, n1: number, n2: number): number => Math.log(e1 / e2) / Math.log(n2 / n1);
-    const eu = [err(false, 201), err(false, 401)];
-    const he = [err(true, 101), err(true, 201), err(true, 401)];
-    const sEu = slope(eu[0], eu[1], 201, 401);
-    const sHe = slope(he[0], he[2], 101, 401);
-    assert.ok(sEu > 0.75 && sEu < 1.35, `Euler slope ${sEu}`);
-    assert.ok(sHe > 1.7 && sHe < 2.4, `Heun slope ${sHe}`);
-    // Equal NFE: Heun clearly better from a few dozen on …
-    for (const nfe of [35, 71]) {
-      const [e, h] = [err(false, nfe), err(true, nfe)];
-      assert.ok(h < e / 3, `NFE ${nfe}: Heun ${h} vs Euler ${e}`);
-    }
-    // … while with σ_max = 80 and very few steps Euler is better (measured crossover: NFE 17 → 19).
     assert.ok(err(false, 9) < err(true, 9));
+    const [e, h] = [err(false, 71), err(true, 71)];
+    assert.ok(h < e, `NFE 71: Heun ${h} vs Euler ${e}`);
   });
 
-  test('every sampler draws from the mixture (sliced Wasserstein to exact samples)', () => {
+  test('every sampler draws from the mixture: cluster fractions and within-cluster std', () => {
+    // 2000 points: a fraction's sampling error is ≤ √(¼/2000) ≈ 0.011, the std's ≈ 0.004. Bands
+    // per sampler (measured on draws 7–9): the consistent samplers within 0.035 of the weights
+    // and 0.02 of std 0.3 (Heun with N = 18 has 0.316, DDPM 0.283); Langevin (8 levels × 25
+    // steps) and VE-Euler (64 steps, geometric) are biased and get wider bands.
     const g = gmm();
     const rng = new Rng(7);
-    const truth = g.sample(400, rng);
-    const noise = tf.tensor2d(rng.normals(400 * 2), [400, 2]);
+    const N = 2000;
+    const truth = g.sample(N, rng);
+    const noise = tf.tensor2d(rng.normals(N * 2), [N, 2]);
     const D = g.denoise;
-    const runs: Record<string, diffusion.SampleResult> = {
-      heun: samplers.heun(D, noise, { steps: 18 }),
-      edmStochastic: samplers.edmStochastic(D, noise, { steps: 32, sChurn: 20, sTmin: 0.05, sTmax: 50, seed: 1 }),
-      ddpmAncestral: samplers.ddpmAncestral(D, noise, { steps: 200, seed: 1 }),
-      annealedLangevin: samplers.annealedLangevin(D, noise, { sigmaMax: 5, sigmaMin: 0.05, levels: 8, stepsPerLevel: 25, eps: 5e-4, seed: 1 }),
-      reverseSDE: samplers.reverseSDE(D, noise, { steps: 200, seed: 1 }),
-      probabilityFlowODE: samplers.probabilityFlowODE(D, noise, { steps: 200 }),
-      vpHeun: samplers.heun(D, noise, { steps: 24, schedule: schedules.vpLinear(), sigmaMax: 80 }),
-      veEuler: samplers.euler(D, noise, { steps: 64, schedule: schedules.veGeometric({ sigmaMax: 80, sigmaMin: 0.002 }) }),
-    };
+    const runs: [string, diffusion.SampleResult, number, number][] = [
+      ['heun', samplers.heun(D, noise, { steps: 18 }), 0.035, 0.02],
+      ['edmStochastic', samplers.edmStochastic(D, noise, { steps: 32, sChurn: 20, sTmin: 0.05, sTmax: 50, seed: 1 }), 0.035, 0.02],
+      ['ddpmAncestral', samplers.ddpmAncestral(D, noise, { steps: 200, seed: 1 }), 0.035, 0.025],
+      ['annealedLangevin', samplers.annealedLangevin(D, noise, { sigmaMax: 5, sigmaMin: 0.05, levels: 8, stepsPerLevel: 25, eps: 5e-4, seed: 1 }), 0.06, 0.07],
+      ['reverseSDE', samplers.reverseSDE(D, noise, { steps: 200, seed: 1 }), 0.035, 0.02],
+      ['probabilityFlowODE', samplers.probabilityFlowODE(D, noise, { steps: 200 }), 0.035, 0.02],
+      ['vpHeun', samplers.heun(D, noise, { steps: 24, schedule: schedules.vpLinear(), sigmaMax: 80 }), 0.035, 0.02],
+      ['veEuler', samplers.euler(D, noise, { steps: 64, schedule: schedules.veGeometric({ sigmaMax: 80, sigmaMin: 0.002 }) }), 0.06, 0.07],
+    ];
+    const means = tf.tensor2d([[-2, 0], [2, 0], [0, 2.5]]);
+    const stats = (x: tf.Tensor2D): { frac: number[]; std: number } =>
+      tf.tidy(() => {
+        const d2 = tf.sum(tf.square(tf.sub(x.expandDims(1), means.expandDims(0))), 2);
+        const counts = tf.sum(tf.oneHot(tf.argMin(d2, 1), 3), 0).dataSync();
+        return { frac: Array.from(counts, (c) => c / N), std: Math.sqrt(tf.mean(tf.min(d2, 1)).dataSync()[0] / 2) };
+      });
     const noiseOnly = data.slicedWasserstein(truth, tf.mul(noise, 2) as tf.Tensor2D);
-    for (const [name, r] of Object.entries(runs)) {
+    for (const [name, r, fracTol, stdTol] of runs) {
+      const s = stats(r.x);
+      [0.5, 0.3, 0.2].forEach((w, k) => assert.ok(Math.abs(s.frac[k] - w) < fracTol, `${name}: fraction ${k} ${s.frac[k]}`));
+      assert.ok(Math.abs(s.std - 0.3) < stdTol, `${name}: within-cluster std ${s.std}`);
       const sw = data.slicedWasserstein(truth, r.x);
-      assert.ok(sw < 0.3, `${name}: sliced W2 ${sw.toFixed(3)} (noise: ${noiseOnly.toFixed(3)})`);
+      // Sliced W2 is a coarse sanity check only: two exact 2000-point sets already differ by 0.15–0.3.
+      assert.ok(sw < 0.4, `${name}: sliced W2 ${sw.toFixed(3)} (noise: ${noiseOnly.toFixed(3)})`);
     }
+    const t = stats(truth);
+    assert.ok(Math.abs(t.std - 0.3) < 0.01 && Math.abs(t.frac[0] - 0.5) < 0.035, 'exact samples');
     assert.ok(noiseOnly > 0.8, `noise ${noiseOnly}`);
   });
 
@@ -178,13 +187,31 @@ describe('lab/diffusion: denoiser MLP and training', () => {
     assert.ok(Math.abs(loss.dataSync()[0] - l2) < 1e-6);
   });
 
-  test('training lowers the loss and honours abort', async () => {
+  test('training reaches the Bayes-optimal EDM loss of a mixture, and honours abort', async () => {
+    // With the exact denoiser D* the per-element loss λ(σ)‖D* − x₀‖²/2 is the least any model
+    // can reach: ≈ 0.762 here (Monte Carlo over 400 σ, estimated below with D* in closed form).
+    // 300 steps of Adam reach 0.762–0.769 (seeds 1, 2) from ~0.87 over the first 20 steps.
+    const g = new diffusion.GaussianMixture([[-1, 0], [1, 0], [0, 1.2]], [0.5, 0.3, 0.2], 0.3);
+    const rng = new Rng(1);
+    let total = 0;
+    for (let k = 0; k < 400; k++) {
+      const s = edm.sampleTrainingSigma(rng.normal());
+      const x0 = g.sample(50, rng);
+      total += tf.tidy(() => {
+        const x = tf.add(x0, tf.mul(tf.tensor2d(rng.normals(100), [50, 2]), s)) as tf.Tensor2D;
+        return edm.lossWeight(s, 1) * tf.sum(tf.square(tf.sub(g.denoise(x, s), x0))).dataSync()[0];
+      });
+      x0.dispose();
+    }
+    const optimum = total / (400 * 100);
+    assert.ok(optimum > 0.7 && optimum < 0.82, `optimum ${optimum}`);
     const m = new diffusion.DenoiserMLP({ seed: 1 });
-    const r = await diffusion.train(m, { data: 'twoMoons', steps: 200, batchSize: 256, lr: 1e-2, seed: 1 });
+    const r = await diffusion.train(m, { data: (n, rr) => g.sample(n, rr).dataSync() as Float32Array, steps: 300, batchSize: 256, lr: 1e-2, seed: 1 });
     const avg = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
     const first = avg(r.losses.slice(0, 20));
-    const last = avg(r.losses.slice(-20));
-    assert.ok(last < 0.96 * first, `loss ${first.toFixed(3)} → ${last.toFixed(3)}`);
+    const last = avg(r.losses.slice(-50));
+    assert.ok(Math.abs(last - optimum) < 0.03, `loss ${first.toFixed(3)} → ${last.toFixed(3)}, optimum ${optimum.toFixed(3)}`);
+    assert.ok(first - optimum > 0.05, `first steps ${first.toFixed(3)} should be clearly above the optimum`);
     const ac = new AbortController();
     const r2 = await diffusion.train(m, { data: 'ring8', steps: 100, batchSize: 64, signal: ac.signal, onStep: (i) => i === 4 && ac.abort() });
     assert.equal(r2.steps, 5);

@@ -142,17 +142,19 @@ describe('lab/rl: Pendulum-v1 (Gymnasium dynamics)', () => {
 });
 
 describe('lab/rl: algorithms (short, seeded)', () => {
-  test('REINFORCE with baseline: returns rise within 80 episodes', async () => {
-    const r = await rl.algos.reinforce({ seed: 0, maxEpisodes: 80 });
-    const avg = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
-    const first = avg(r.returns.slice(0, 20));
-    const last = avg(r.returns.slice(-20));
-    assert.ok(last > 1.5 * first, `returns ${first.toFixed(1)} → ${last.toFixed(1)}`);
+  test('REINFORCE with baseline solves CartPole-v1 (100-episode average ≥ 475) within 600 episodes', async () => {
+    // Gymnasium's threshold. Seeds 0 and 1 reach it after 260 and 337 episodes; A2C, PPO and
+    // TRPO take 20–75 s each on this machine, so their runs to 475 are in bench:lab.
+    const r = await rl.algos.reinforce({ seed: 0, maxEpisodes: 600, targetReturn: 475 });
+    assert.ok(r.solved, `average ${r.average.toFixed(1)} after ${r.episodes} episodes`);
   });
 
-  test('actor-critic, PPO, TRPO and DDPG run, report episodes and stop on abort', async () => {
-    const ac = await rl.algos.actorCritic({ seed: 1, maxSteps: 1500 });
-    assert.ok(ac.episodes > 5 && ac.returns.every(Number.isFinite));
+  test('actor-critic learns; PPO, TRPO and DDPG run, report episodes and stop on abort', async () => {
+    // A random policy lasts ~22 steps; A2C's last 10 episodes after 8000 steps average 98–221
+    // over seeds 1–3 (a sign error would stay near 22 or fall).
+    const ac = await rl.algos.actorCritic({ seed: 1, maxSteps: 8000 });
+    const last10 = ac.returns.slice(-10).reduce((a, b) => a + b, 0) / 10;
+    assert.ok(last10 > 60, `A2C last-10 average ${last10}`);
     const pp = await rl.algos.ppo({ seed: 1, maxSteps: 512, batchSteps: 512, epochs: 2 });
     assert.ok(pp.steps >= 512);
     const updates: { kl: number; accepted: boolean }[] = [];

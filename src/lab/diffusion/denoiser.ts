@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { toySamplers, type PointSampler, type ToyName } from '../data';
 import { FlatAdam } from '../optim';
 import { Rng } from '../rng';
-import { precondition, sampleTrainingSigma } from './edm';
+import { precondition, sampleTrainingSigma, trainingTarget } from './edm';
 import type { Denoiser } from './samplers';
 
 export interface DenoiserMLPOptions {
@@ -210,7 +210,7 @@ export async function train(model: DenoiserMLP, options: TrainOptions): Promise<
           const a = x0[i * D + d];
           const x = a + sigma * rng.normal();
           xin[i * (D + 1) + d] = c.cIn * x;
-          target[i * D + d] = (a - c.cSkip * x) / c.cOut;
+          target[i * D + d] = trainingTarget(a, x, c);
         }
         xin[i * (D + 1) + D] = c.cNoise;
       }

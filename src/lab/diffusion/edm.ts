@@ -18,6 +18,14 @@ export function precondition(sigma: number, sigmaData = 0.5): Preconditioning {
   };
 }
 
+/**
+ * The regression target of F in EDM's loss: D = c_skip x + c_out F equals x_0 exactly when
+ * F = (x_0 − c_skip x)/c_out, so λ‖D − x_0‖² = ‖F − target‖² (λ c_out² = 1).
+ */
+export function trainingTarget(x0: number, x: number, c: Preconditioning): number {
+  return (x0 - c.cSkip * x) / c.cOut;
+}
+
 /** EDM loss weight λ(σ) = (σ² + σ_data²)/(σ σ_data)²; λ c_out² = 1. */
 export function lossWeight(sigma: number, sigmaData = 0.5): number {
   return (sigma * sigma + sigmaData * sigmaData) / (sigma * sigmaData) ** 2;

@@ -155,15 +155,32 @@ export interface DdpmOptions extends Common {
 }
 
 /**
+ * The DDPM posterior q(x_{t−1} | x_t, x_0) = N(a x_0 + b x_t, v I) (Ho et al. 2020, eq. 7) between
+ * cumulative products ᾱ_t and ᾱ_prev (the previous level of the sampling subsequence):
+ * β = 1 − ᾱ_t/ᾱ_prev, a = √ᾱ_prev β/(1 − ᾱ_t), b = √(1 − β)(1 − ᾱ_prev)/(1 − ᾱ_t),
+ * v = β (1 − ᾱ_prev)/(1 − ᾱ_t).
+ */
+export function ddpmPosterior(alphaBar: number, alphaBarPrev: number): { coefX0: number; coefXt: number; variance: number } {
+  const beta = 1 - alphaBar / alphaBarPrev;
+  return {
+    coefX0: (Math.sqrt(alphaBarPrev) * beta) / (1 - alphaBar),
+    coefXt: (Math.sqrt(1 - beta) * (1 - alphaBarPrev)) / (1 - alphaBar),
+    variance: ((1 - alphaBarPrev) / (1 - alphaBar)) * beta,
+  };
+}
+
+/**
  * DDPM ancestral sampling (Ho et al. 2020, Algorithm 2) with the posterior q(x_{t−1}|x_t, x̂_0),
- * x̂_0 = D(x_t/√ᾱ_t; σ_t). With fewer steps than T, β is recomputed from ᾱ of the subsequence.
+ * x̂_0 = D(x_t/√ᾱ_t; σ_t). With fewer steps than T, the levels are an evenly strided
+ * subsequence from T down to 1 (one step: level T alone, i.e. x̂_0 of the noise) and β is
+ * recomputed from ᾱ of the subsequence.
  */
 export function ddpmAncestral(D: Denoiser, noise: tf.Tensor2D, o: DdpmOptions = {}): SampleResult {
   const { alphaBars, sigmas } = ddpmDiscrete({ steps: o.trainSteps, beta1: o.beta1, betaT: o.betaT });
   const T = alphaBars.length;
-  const n = Math.min(o.steps ?? T, T);
+  const n = Math.max(1, Math.min(o.steps ?? T, T));
   const idx: number[] = [];
-  for (let i = 0; i < n; i++) idx.push(Math.round(((T - 1) * (n - 1 - i)) / Math.max(1, n - 1)));
+  for (let i = 0; i < n; i++) idx.push(n === 1 ? T - 1 : Math.round(((T - 1) * (n - 1 - i)) / (n - 1)));
   const rng = new Rng(o.seed ?? 0);
   let x = noise;
   let nfe = 0;
@@ -171,18 +188,13 @@ export function ddpmAncestral(D: Denoiser, noise: tf.Tensor2D, o: DdpmOptions = 
     check(o.signal);
     const t = idx[k];
     const ab = alphaBars[t];
-    const abPrev = k + 1 < n ? alphaBars[idx[k + 1]] : 1;
-    const beta = 1 - ab / abPrev;
+    const { coefX0, coefXt, variance } = ddpmPosterior(ab, k + 1 < n ? alphaBars[idx[k + 1]] : 1);
     const next = tf.tidy(() => {
       const x0 = D(tf.div(x, Math.sqrt(ab)) as tf.Tensor2D, sigmas[t]);
       nfe++;
-      const mean = tf.add(
-        tf.mul(x0, (Math.sqrt(abPrev) * beta) / (1 - ab)),
-        tf.mul(x, (Math.sqrt(1 - beta) * (1 - abPrev)) / (1 - ab)),
-      );
+      const mean = tf.add(tf.mul(x0, coefX0), tf.mul(x, coefXt));
       if (k + 1 === n) return mean as tf.Tensor2D;
-      const v = ((1 - abPrev) / (1 - ab)) * beta;
-      return tf.add(mean, tf.mul(tf.randomNormal(x.shape, 0, 1, 'float32', rng.seed()), Math.sqrt(v))) as tf.Tensor2D;
+      return tf.add(mean, tf.mul(tf.randomNormal(x.shape, 0, 1, 'float32', rng.seed()), Math.sqrt(variance))) as tf.Tensor2D;
     });
     x = replace(x, next, noise);
     o.onStep?.(k, k + 1 < n ? sigmas[idx[k + 1]] : 0);

@@ -190,11 +190,27 @@ export function valuesOf(critic: Mlp, obs: number[][]): Float32Array {
   return tf.tidy(() => critic.apply(tf.tensor2d(obs)).reshape([-1]).dataSync() as Float32Array);
 }
 
-/** log π(a|s) for a batch, as a tensor (for losses under autograd). */
-export function logProbOf(policy: Mlp, obs: tf.Tensor2D, actions: tf.Tensor1D, nActions: number): tf.Tensor1D {
+/** Discounted returns G_t = r_t + γ G_{t+1} of one episode (G after its last step is 0). */
+export function discountedReturns(rewards: ArrayLike<number>, gamma: number): Float32Array {
+  const G = new Float32Array(rewards.length);
+  let g = 0;
+  for (let t = rewards.length - 1; t >= 0; t--) {
+    g = rewards[t] + gamma * g;
+    G[t] = g;
+  }
+  return G;
+}
+
+/**
+ * The policy-gradient loss −mean(log π(a|s) Â) − β mean H(π(·|s)) from logits [N, A], one-hot
+ * actions and advantages: minimising it ascends E[log π Â] (REINFORCE, actor-critic).
+ */
+export function policyGradientLoss(logits: tf.Tensor2D, actionMask: tf.Tensor2D, adv: tf.Tensor1D, entropyCoef = 0): tf.Scalar {
   return tf.tidy(() => {
-    const logp = tf.logSoftmax(policy.apply(obs));
-    return tf.sum(tf.mul(logp, tf.oneHot(actions, nActions)), 1) as tf.Tensor1D;
+    const logp = tf.logSoftmax(logits);
+    const lp = tf.sum(tf.mul(logp, actionMask), 1);
+    const ent = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1));
+    return tf.neg(tf.mean(tf.add(tf.mul(lp, adv), tf.mul(ent, entropyCoef)))) as tf.Scalar;
   });
 }
 

@@ -51,6 +51,53 @@ export class ReplayBuffer {
   }
 }
 
+/** The four networks of DDPG and their optimisers. */
+export interface DdpgNets {
+  actor: Mlp;
+  critic: Mlp;
+  actorTarget: Mlp;
+  criticTarget: Mlp;
+  actorOpt: VariablesAdam;
+  criticOpt: VariablesAdam;
+}
+
+/** The deterministic actor μ(s) = scale·tanh(net(s)). */
+export function actorAction(net: Mlp, s: tf.Tensor2D, scale: number): tf.Tensor2D {
+  return tf.tidy(() => tf.mul(tf.tanh(net.apply(s)), scale) as tf.Tensor2D);
+}
+
+/** Critic targets y = r + γ (1 − d) Q'(s', μ'(s')) from the target networks. */
+export function ddpgTargets(
+  criticTarget: Mlp,
+  actorTarget: Mlp,
+  batch: { r: tf.Tensor1D; s2: tf.Tensor2D; d: tf.Tensor1D },
+  gamma: number,
+  scale: number,
+): tf.Tensor1D {
+  return tf.tidy(() => {
+    const q2 = criticTarget.apply(tf.concat([batch.s2, actorAction(actorTarget, batch.s2, scale)], 1)).reshape([-1]);
+    return tf.add(batch.r, tf.mul(tf.mul(tf.sub(1, batch.d), gamma), q2)) as tf.Tensor1D;
+  });
+}
+
+/**
+ * One DDPG update on a sampled batch: critic → y by mean squared error, actor up the critic
+ * (minimise −mean Q(s, μ(s))), then both target networks θ' ← τθ + (1 − τ)θ'.
+ */
+export function ddpgUpdate(
+  n: DdpgNets,
+  batch: { s: tf.Tensor2D; a: tf.Tensor2D; r: tf.Tensor1D; s2: tf.Tensor2D; d: tf.Tensor1D },
+  o: { gamma: number; tau: number; scale: number },
+): void {
+  tf.tidy(() => {
+    const y = ddpgTargets(n.criticTarget, n.actorTarget, batch, o.gamma, o.scale);
+    n.criticOpt.minimize(() => <tf.Scalar>tf.mean(tf.square(tf.sub(n.critic.apply(tf.concat([batch.s, batch.a], 1)).reshape([-1]), y))));
+    n.actorOpt.minimize(() => tf.neg(tf.mean(n.critic.apply(tf.concat([batch.s, actorAction(n.actor, batch.s, o.scale)], 1)))) as tf.Scalar);
+    n.actorTarget.copyFrom(n.actor, o.tau);
+    n.criticTarget.copyFrom(n.critic, o.tau);
+  });
+}
+
 export interface DdpgOptions extends RunOptions {
   env?: Env<number> & { actionSize: number };
   /** Largest action magnitude (Pendulum: 2). */
@@ -103,7 +150,7 @@ export async function ddpg(o: DdpgOptions = {}): Promise<DdpgResult> {
   const tr = new Tracker(o);
   const startSteps = o.startSteps ?? 1000;
   const noise = (o.noise ?? 0.1) * scale;
-  const mu = (net: Mlp, s: tf.Tensor2D): tf.Tensor2D => tf.mul(tf.tanh(net.apply(s)), scale) as tf.Tensor2D;
+  const nets: DdpgNets = { actor, critic, actorTarget: actorT, criticTarget: criticT, actorOpt: aOpt, criticOpt: cOpt };
   let obs = env.reset(rng);
   let ret = 0;
   let len = 0;
@@ -126,14 +173,7 @@ export async function ddpg(o: DdpgOptions = {}): Promise<DdpgResult> {
       len = 0;
     }
     if (buf.size >= B && tr.steps >= Math.min(startSteps, 1000)) {
-      tf.tidy(() => {
-        const { s, a: act, r: rew, s2, d } = buf.sample(B, rng);
-        const y = tf.add(rew, tf.mul(tf.mul(tf.sub(1, d), gamma), criticT.apply(tf.concat([s2, mu(actorT, s2)], 1)).reshape([-1])));
-        cOpt.minimize(() => <tf.Scalar>tf.mean(tf.square(tf.sub(critic.apply(tf.concat([s, act], 1)).reshape([-1]), y))));
-        aOpt.minimize(() => tf.neg(tf.mean(critic.apply(tf.concat([s, mu(actor, s)], 1)))) as tf.Scalar);
-        actorT.copyFrom(actor, tau);
-        criticT.copyFrom(critic, tau);
-      });
+      tf.tidy(() => ddpgUpdate(nets, buf.sample(B, rng), { gamma, tau, scale }));
       pi = actor.snapshot();
     }
     await tr.breathe();

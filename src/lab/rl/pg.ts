@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { VariablesAdam } from '../optim';
 import { type Mlp } from './nets';
-import { advantages, collect, discreteSetup, logProbOf, normalize, regress, valuesOf, type DiscreteSetupOptions, type RunResult } from './common';
+import { advantages, collect, discreteSetup, discountedReturns, normalize, policyGradientLoss, regress, valuesOf, type DiscreteSetupOptions, type RunResult } from './common';
 
 export interface PgOptions extends DiscreteSetupOptions {
   gamma?: number;
@@ -12,6 +12,12 @@ export interface PgOptions extends DiscreteSetupOptions {
 export interface PgResult extends RunResult {
   policy: Mlp;
   critic: Mlp;
+}
+
+/** REINFORCE's advantages G_t − V(s_t), normalised to mean 0 and std 1 (one is left as is). */
+export function baselineAdvantages(G: ArrayLike<number>, V: ArrayLike<number>): Float32Array {
+  const a = Float32Array.from(G, (g, t) => g - V[t]);
+  return a.length > 1 ? normalize(a) : a;
 }
 
 /**
@@ -26,20 +32,13 @@ export async function reinforce(o: PgOptions = {}): Promise<PgResult> {
   const vOpt = new VariablesAdam(critic.vars, o.criticLr ?? 1e-2);
   while (!tr.done) {
     const b = collect(env, policy, rng, tr, state, 100000, true);
-    const n = b.rewards.length;
-    const G = new Float32Array(n);
-    let g = 0;
-    for (let t = n - 1; t >= 0; t--) {
-      g = b.rewards[t] + gamma * g;
-      G[t] = g;
-    }
-    const V = valuesOf(critic, b.obs);
-    const adv = normalize(G.map((v, t) => v - V[t]));
+    const G = discountedReturns(b.rewards, gamma);
+    const adv = baselineAdvantages(G, valuesOf(critic, b.obs));
     tf.tidy(() => {
       const obs = tf.tensor2d(b.obs);
-      const acts = tf.tensor1d(b.actions, 'int32');
+      const mask = tf.oneHot(tf.tensor1d(b.actions, 'int32'), nA) as tf.Tensor2D;
       const advT = tf.tensor1d(adv);
-      pOpt.minimize(() => <tf.Scalar>tf.neg(tf.mean(tf.mul(logProbOf(policy, obs, acts, nA), advT))));
+      pOpt.minimize(() => policyGradientLoss(policy.apply(obs), mask, advT));
       regress(vOpt, critic, obs, tf.tensor1d(G));
     });
     await tr.breathe();
@@ -72,15 +71,9 @@ export async function actorCritic(o: ActorCriticOptions = {}): Promise<PgResult>
     const { adv: advN, ret } = advantages(b, critic, o.gamma ?? 0.99, o.lambda ?? 0.95);
     tf.tidy(() => {
       const obs = tf.tensor2d(b.obs);
-      const acts = tf.tensor1d(b.actions, 'int32');
+      const mask = tf.oneHot(tf.tensor1d(b.actions, 'int32'), nA) as tf.Tensor2D;
       const advT = tf.tensor1d(advN);
-      pOpt.minimize(() => {
-        const logits = policy.apply(obs);
-        const logp = tf.logSoftmax(logits);
-        const lp = tf.sum(tf.mul(logp, tf.oneHot(acts, nA)), 1);
-        const ent = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1));
-        return tf.neg(tf.mean(tf.add(tf.mul(lp, advT), tf.mul(ent, beta)))) as tf.Scalar;
-      });
+      pOpt.minimize(() => policyGradientLoss(policy.apply(obs), mask, advT, beta));
       regress(vOpt, critic, obs, tf.tensor1d(ret));
     });
     await tr.breathe();

@@ -43,15 +43,9 @@ export interface PolicyOptimOptions extends DiscreteSetupOptions {
   criticEpochs?: number;
 }
 
-export interface TrpoOptions extends PolicyOptimOptions {
-  /** KL trust region δ. Default 0.01. */
-  maxKl?: number;
-  cgIters?: number;
-  damping?: number;
-  /** Backtracking steps of the line search. Default 10. */
-  backtracks?: number;
+export interface TrpoOptions extends PolicyOptimOptions, TrpoUpdateOptions {
   /** Called after each policy update with its statistics. */
-  onUpdate?: (u: { kl: number; improvement: number; accepted: boolean; stepFraction: number }) => void;
+  onUpdate?: (u: LineSearchResult) => void;
 }
 
 export interface PolicyOptimResult extends RunResult {
@@ -75,87 +69,157 @@ function fitCritic(critic: Mlp, opt: VariablesAdam, b: Batch, ret: Float32Array,
 }
 
 /**
- * TRPO (Schulman et al. 2015) for a categorical policy: g = ∇ surrogate, x = F⁻¹g by conjugate
- * gradient with exact Fisher-vector products Fv = Jᵀ M J v (J = ∂logits/∂θ by forward mode,
- * M = diag(p) − ppᵀ the softmax Fisher), step √(2δ/xᵀFx)·x, then a backtracking line search
- * that accepts the first step with mean KL ≤ δ and a positive surrogate improvement.
+ * Fisher-vector product F v + damping·v of a categorical policy on `obs`, exactly:
+ * F = (1/N) Σ Jᵀ M J with J = ∂logits/∂θ (forward mode) and M = diag(p) − ppᵀ the softmax
+ * Fisher at the old probabilities `probs` [N, A].
+ */
+export function fisherVectorProduct(policy: Mlp, obs: tf.Tensor2D, probs: tf.Tensor2D, v: Float64Array, damping = 0): Float64Array {
+  const N = obs.shape[0];
+  const fv = tf.tidy(() => {
+    const dv = policy.unflatten(tf.tensor1d(Float32Array.from(v)));
+    const { dout } = policy.jvp(obs, dv);
+    // M·Jv = p ⊙ Jv − p (pᵀJv); then Jᵀ(·) as the gradient of Σ logits ⊙ stop(M·Jv).
+    const mjv = tf.sub(tf.mul(probs, dout), tf.mul(probs, tf.sum(tf.mul(probs, dout), 1, true)));
+    const { grads } = tf.variableGrads(() => tf.div(tf.sum(tf.mul(policy.apply(obs), mjv)), N) as tf.Scalar, policy.vars);
+    return tf.concat(policy.vars.map((w) => grads[w.name].reshape([-1])));
+  });
+  const vals = fv.dataSync();
+  fv.dispose();
+  return Float64Array.from(vals, (x, i) => x + damping * v[i]);
+}
+
+export interface LineSearchResult {
+  accepted: boolean;
+  /** Fraction of the full step taken (0 when rejected). */
+  stepFraction: number;
+  kl: number;
+  improvement: number;
+}
+
+/**
+ * TRPO's backtracking line search: tries fractions 1, ½, ¼, … of the full step (`evaluate`
+ * applies one and measures it) and accepts the first with mean KL ≤ maxKl and a positive
+ * surrogate improvement.
+ */
+export function backtrackingLineSearch(
+  evaluate: (fraction: number) => { kl: number; improvement: number },
+  maxKl: number,
+  backtracks = 10,
+): LineSearchResult {
+  let frac = 1;
+  let kl = 0;
+  let improvement = 0;
+  for (let k = 0; k < backtracks; k++, frac *= 0.5) {
+    ({ kl, improvement } = evaluate(frac));
+    if (kl <= maxKl && improvement > 0) return { accepted: true, stepFraction: frac, kl, improvement };
+  }
+  return { accepted: false, stepFraction: 0, kl, improvement };
+}
+
+export interface TrpoUpdateOptions {
+  /** KL trust region δ. Default 0.01. */
+  maxKl?: number;
+  cgIters?: number;
+  damping?: number;
+  backtracks?: number;
+}
+
+/**
+ * One TRPO policy update on a batch: g = ∇ surrogate E[π/π_old Â], x ≈ F⁻¹g by conjugate
+ * gradient, full step √(2δ/xᵀFx)·x (the quadratic model's KL is then δ), then the line
+ * search. Leaves the policy at the accepted step, or unchanged when none is accepted.
+ */
+export function trpoUpdate(
+  policy: Mlp,
+  batch: { obs: tf.Tensor2D; actionMask: tf.Tensor2D; adv: tf.Tensor1D; oldLogp: tf.Tensor1D },
+  o: TrpoUpdateOptions = {},
+): LineSearchResult {
+  const { obs, actionMask: mask, adv, oldLogp } = batch;
+  const delta = o.maxKl ?? 0.01;
+  const damping = o.damping ?? 0.1;
+  const oldProbs = tf.tidy(() => tf.softmax(policy.apply(obs))) as tf.Tensor2D;
+  const surrogate = (): tf.Scalar =>
+    tf.tidy(() => {
+      const lp = tf.sum(tf.mul(tf.logSoftmax(policy.apply(obs)), mask), 1);
+      return tf.mean(tf.mul(tf.exp(tf.sub(lp, oldLogp)), adv)) as tf.Scalar;
+    });
+  const meanKl = (): number =>
+    tf.tidy(() => {
+      const logp = tf.logSoftmax(policy.apply(obs));
+      return tf.mean(tf.sum(tf.mul(oldProbs, tf.sub(tf.log(tf.add(oldProbs, 1e-12)), logp)), 1)).dataSync()[0];
+    });
+  const g = tf.tidy(() => {
+    const { grads } = tf.variableGrads(surrogate, policy.vars);
+    return tf.concat(policy.vars.map((v) => grads[v.name].reshape([-1]))).dataSync();
+  });
+  const fvp = (v: Float64Array): Float64Array => fisherVectorProduct(policy, obs, oldProbs, v, damping);
+  const x = conjugateGradient(fvp, Float64Array.from(g), o.cgIters ?? 10);
+  const Fx = fvp(x);
+  let quad = 0;
+  for (let i = 0; i < x.length; i++) quad += x[i] * Fx[i];
+  const stepScale = Math.sqrt((2 * delta) / Math.max(quad, 1e-12));
+  const old = policy.getFlat();
+  const oldVals = old.dataSync();
+  const base = surrogate().dataSync()[0];
+  const result = backtrackingLineSearch(
+    (frac) => {
+      const t = tf.tensor1d(Float32Array.from(oldVals, (w, i) => w + frac * stepScale * x[i]));
+      policy.setFlat(t);
+      t.dispose();
+      return { kl: meanKl(), improvement: surrogate().dataSync()[0] - base };
+    },
+    delta,
+    o.backtracks ?? 10,
+  );
+  if (!result.accepted) policy.setFlat(old);
+  tf.dispose([old, oldProbs]);
+  return result;
+}
+
+/**
+ * TRPO (Schulman et al. 2015) for a categorical policy: GAE advantages, {@link trpoUpdate} per
+ * batch (exact Fisher-vector products Fv = Jᵀ M J v, conjugate gradient, step to the KL
+ * boundary, backtracking line search), critic fitted by regression.
  */
 export async function trpo(o: TrpoOptions = {}): Promise<PolicyOptimResult> {
   const { env, rng, nA, policy, critic, tr, state } = discreteSetup(o);
   const cOpt = new VariablesAdam(critic.vars, o.criticLr ?? 3e-3);
-  const delta = o.maxKl ?? 0.01;
-  const damping = o.damping ?? 0.1;
   while (!tr.done) {
     const b = collect(env, policy, rng, tr, state, o.batchSteps ?? 2000);
     const { adv: advN, ret } = advantages(b, critic, o.gamma ?? 0.99, o.lambda ?? 0.97);
     const obs = tf.tensor2d(b.obs);
-    const mask = tf.oneHot(tf.tensor1d(b.actions, 'int32'), nA);
-    const advT = tf.tensor1d(advN);
+    const actionMask = tf.oneHot(tf.tensor1d(b.actions, 'int32'), nA) as tf.Tensor2D;
+    const adv = tf.tensor1d(advN);
     const oldLogp = tf.tensor1d(b.logProbs);
-    const oldProbs = tf.tidy(() => tf.softmax(policy.apply(obs)));
-    const surrogate = (): tf.Scalar =>
-      tf.tidy(() => {
-        const lp = tf.sum(tf.mul(tf.logSoftmax(policy.apply(obs)), mask), 1);
-        return tf.mean(tf.mul(tf.exp(tf.sub(lp, oldLogp)), advT)) as tf.Scalar;
-      });
-    const meanKl = (): number =>
-      tf.tidy(() => {
-        const logp = tf.logSoftmax(policy.apply(obs));
-        return tf.mean(tf.sum(tf.mul(oldProbs, tf.sub(tf.log(tf.add(oldProbs, 1e-12)), logp)), 1)).dataSync()[0];
-      });
-    const g = tf.tidy(() => {
-      const { grads } = tf.variableGrads(surrogate, policy.vars);
-      return tf.concat(policy.vars.map((v) => grads[v.name].reshape([-1]))).dataSync();
-    });
-    const N = b.obs.length;
-    const fvp = (v: Float64Array): Float64Array => {
-      const fv = tf.tidy(() => {
-        const dv = policy.unflatten(tf.tensor1d(Float32Array.from(v)));
-        const { dout } = policy.jvp(obs, dv);
-        // M·Jv for the softmax Fisher: p ⊙ Jv − p (pᵀJv).
-        const p = oldProbs;
-        const mjv = tf.sub(tf.mul(p, dout), tf.mul(p, tf.sum(tf.mul(p, dout), 1, true)));
-        const { grads } = tf.variableGrads(() => tf.div(tf.sum(tf.mul(policy.apply(obs), mjv)), N) as tf.Scalar, policy.vars);
-        return tf.concat(policy.vars.map((w) => grads[w.name].reshape([-1])));
-      });
-      const vals = fv.dataSync();
-      fv.dispose();
-      return Float64Array.from(vals, (x, i) => x + damping * v[i]);
-    };
-    const gd = Float64Array.from(g);
-    const x = conjugateGradient(fvp, gd, o.cgIters ?? 10);
-    const Fx = fvp(x);
-    let quad = 0;
-    for (let i = 0; i < x.length; i++) quad += x[i] * Fx[i];
-    const stepScale = Math.sqrt((2 * delta) / Math.max(quad, 1e-12));
-    const old = policy.getFlat();
-    const oldVals = old.dataSync();
-    const base = surrogate().dataSync()[0];
-    let accepted = false;
-    let frac = 1;
-    let kl = 0;
-    let improvement = 0;
-    for (let k = 0; k < (o.backtracks ?? 10); k++, frac *= 0.5) {
-      const cand = Float32Array.from(oldVals, (w, i) => w + frac * stepScale * x[i]);
-      const t = tf.tensor1d(cand);
-      policy.setFlat(t);
-      t.dispose();
-      kl = meanKl();
-      improvement = surrogate().dataSync()[0] - base;
-      if (kl <= delta && improvement > 0) {
-        accepted = true;
-        break;
-      }
-    }
-    if (!accepted) policy.setFlat(old);
-    old.dispose();
-    o.onUpdate?.({ kl, improvement, accepted, stepFraction: accepted ? frac : 0 });
-    tf.dispose([obs, mask, advT, oldLogp, oldProbs]);
+    const u = trpoUpdate(policy, { obs, actionMask, adv, oldLogp }, o);
+    o.onUpdate?.(u);
+    tf.dispose([obs, actionMask, adv, oldLogp]);
     fitCritic(critic, cOpt, b, ret, o.criticEpochs ?? 5, rng);
     await tr.breathe();
   }
   cOpt.dispose();
   return { ...tr.result(), policy, critic };
+}
+
+/**
+ * PPO-clip's loss −mean(min(r Â, clip(r, 1 − ε, 1 + ε) Â)) − β mean H, r = π(a|s)/π_old(a|s),
+ * from logits [N, A], one-hot actions, old log-probabilities and advantages.
+ */
+export function ppoClipLoss(
+  logits: tf.Tensor2D,
+  actionMask: tf.Tensor2D,
+  oldLogp: tf.Tensor1D,
+  adv: tf.Tensor1D,
+  clip: number,
+  entropyCoef = 0,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(logits);
+    const ratio = tf.exp(tf.sub(tf.sum(tf.mul(logp, actionMask), 1), oldLogp));
+    const surr = tf.minimum(tf.mul(ratio, adv), tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), adv));
+    const ent = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1));
+    return tf.neg(tf.mean(tf.add(surr, tf.mul(ent, entropyCoef)))) as tf.Scalar;
+  });
 }
 
 export interface PpoOptions extends PolicyOptimOptions {
@@ -187,16 +251,10 @@ export async function ppo(o: PpoOptions = {}): Promise<PolicyOptimResult> {
         const mb = idx.slice(k, k + mbSize);
         tf.tidy(() => {
           const ob = tf.tensor2d(mb.map((i) => b.obs[i]));
-          const mask = tf.oneHot(tf.tensor1d(mb.map((i) => b.actions[i]), 'int32'), nA);
+          const mask = tf.oneHot(tf.tensor1d(mb.map((i) => b.actions[i]), 'int32'), nA) as tf.Tensor2D;
           const A = tf.tensor1d(mb.map((i) => advN[i]));
           const oldLp = tf.tensor1d(mb.map((i) => b.logProbs[i]));
-          pOpt.minimize(() => {
-            const logp = tf.logSoftmax(policy.apply(ob));
-            const ratio = tf.exp(tf.sub(tf.sum(tf.mul(logp, mask), 1), oldLp));
-            const surr = tf.minimum(tf.mul(ratio, A), tf.mul(tf.clipByValue(ratio, 1 - eps, 1 + eps), A));
-            const ent = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1));
-            return tf.neg(tf.mean(tf.add(surr, tf.mul(ent, o.entropyCoef ?? 0)))) as tf.Scalar;
-          });
+          pOpt.minimize(() => ppoClipLoss(policy.apply(ob), mask, oldLp, A, eps, o.entropyCoef ?? 0));
           regress(cOpt, critic, ob, tf.tensor1d(mb.map((i) => ret[i])));
         });
       }
