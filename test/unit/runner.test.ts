@@ -321,3 +321,34 @@ describe('sample notes run (CLI path)', () => {
     }
   });
 });
+
+describe('the EDM note quotes what its sampler block prints', () => {
+  // notes/01-edm-unified-diffusion.md states these figures in its prose under the edm-samplers
+  // block (seeded noise, so they reproduce); the note allows 1 in the fourth decimal between the
+  // wasm and cpu backends, and quotes three decimals.
+  const QUOTED: ReadonlyArray<readonly [nfe: number, euler: number, heun: number, decimals: number]> = [
+    [9, 0.44, 1.80, 2],
+    [17, 0.253, 0.325, 3],
+    [35, 0.134, 0.059, 3],
+    [71, 0.077, 0.037, 3],
+  ];
+  it('RMSE per NFE and the reference clusters match the note', { timeout: 180_000 }, async () => {
+    const notePath = join(__dirname, '..', '..', 'notes', '01-edm-unified-diffusion.md');
+    const text = readFileSync(notePath, 'utf8');
+    const all = findSnippets(text);
+    const snippet = all.find((s) => s.id === 'edm-samplers');
+    assert.ok(snippet, 'edm-samplers block');
+    const run = startSnippet({ notePath, snippet, all, paths, node: process.execPath, tfjsBackend: 'auto', nativeModulePaths: [], timeoutMs: 150_000 });
+    const { result, output } = await run.done;
+    assert.equal(result.status, 'succeeded', JSON.stringify(output.items).slice(0, 1500));
+    const printed = textOf(output);
+    assert.match(printed, /参考解 Heun N=256: NFE=511, 各簇占比=\[0\.507, 0\.302, 0\.191\], 簇内std=0\.298/);
+    for (const [nfe, euler, heun, decimals] of QUOTED) {
+      const m = new RegExp(`NFE=${nfe}: .*Euler=([\\d.]+)\\s+Heun=([\\d.]+)`).exec(printed);
+      assert.ok(m, `NFE=${nfe} line in ${printed}`);
+      const tol = 0.5 * 10 ** -decimals + 1e-4;
+      assert.ok(Math.abs(Number(m[1]) - euler) <= tol, `NFE=${nfe} Euler ${m[1]} vs quoted ${euler}`);
+      assert.ok(Math.abs(Number(m[2]) - heun) <= tol, `NFE=${nfe} Heun ${m[2]} vs quoted ${heun}`);
+    }
+  });
+});
