@@ -29,7 +29,9 @@ const LABELS = {
     notes: '相关笔记',
     noNotes: '工作区里还没有笔记提到它。',
     generated: (v: string) => `签名与摘要由 ${v} 自动生成（来自其文档字符串，英文），知识库里还没有人工编写的讲解。`,
+    introspected: (v: string) => `签名与摘要读自你的 Python 解释器里安装的 ${v}（其文档字符串，英文），知识库里还没有人工编写的讲解。`,
     generatedDocs: '在官方文档中查找',
+    curatedVersion: '签名以当前官方文档为准',
     // Full-width colon after a label, as Chinese text writes it.
     sep: '：',
   },
@@ -51,7 +53,9 @@ const LABELS = {
     notes: 'Notes',
     noNotes: 'No note in the workspace mentions it yet.',
     generated: (v: string) => `Signature and summary generated from ${v} (its docstring); the knowledge base has no curated explanation yet.`,
+    introspected: (v: string) => `Signature and summary read from ${v} as installed for your Python interpreter (its docstring); the knowledge base has no curated explanation yet.`,
     generatedDocs: 'Search the official documentation',
+    curatedVersion: 'signature as in the current docs',
     sep: ': ',
   },
 } as const;
@@ -128,7 +132,7 @@ function generatedMarkdown(api: ApiRef, byName: boolean, lang: KbLang): string {
   if (api.signature) out.push(fence(api.signature), '');
   if (byName) out.push(`*${L.byName}*`, '');
   if (api.summary) out.push(escapeText(api.summary), '');
-  out.push(`*${L.generated(api.version ?? '')}*`);
+  out.push(`*${(api.source === 'introspected' ? L.introspected : L.generated)(api.version ?? '')}*`);
   const docs = generatedDocs(api);
   if (docs) out.push('', `[${L.generatedDocs}](${docs})`);
   return out.join('\n') + '\n';
@@ -154,7 +158,7 @@ export function hoverMarkdown(
   if (hit.byName) out.push(`*${L.byName}*`, '');
   if (hit.exports) out.push(...exportLines(hit.exports, lang), '');
   out.push(...body(entry, kb, lang));
-  out.push(`**${L.example}**`, '', fence(localizeExample(entry.example, lang)), '', `[${L.docs}](${entry.doc})`);
+  out.push(`**${L.example}**`, '', fence(localizeExample(entry.example, lang)), '', `[${L.docs}](${entry.doc}) · *${L.curatedVersion}*`);
   if (notes.length) {
     out.push('', '---', '', ...notes.map((n) => `- [${linkText(noteLinkLabel(n, lang))}](${target(n)})`));
   }

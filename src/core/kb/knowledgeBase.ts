@@ -2,7 +2,10 @@ import type { ApiIndex } from './apiIndex';
 import type { KbEntry, KbFile, KbKind, KbLang } from './types';
 import { KB_LANGS } from './types';
 
-/** What a hover names: a curated entry (`source: 'kb'`) or a generated index entry. */
+/**
+ * What a hover names: a curated entry (`source: 'kb'`), or a generated one read from the user's
+ * interpreter (`introspected`) or from the shipped index (`index`).
+ */
 export interface ApiRef {
   /** The canonical qualified name. */
   name: string;
@@ -10,8 +13,8 @@ export interface ApiRef {
   signature?: string;
   /** For index entries: the docstring's first sentence (English). */
   summary?: string;
-  source: 'kb' | 'index';
-  /** For index entries: the package version the signature was read from (`torch 1.13.0a0`). */
+  source: 'kb' | 'index' | 'introspected';
+  /** For generated entries: the package version the signature was read from (`torch 1.13.0a0`). */
   version?: string;
   /** The curated entry, when there is one. */
   entry?: KbEntry;
@@ -65,7 +68,7 @@ export class KnowledgeBase {
     const hit = this.index?.get(qualifiedName);
     if (!hit) return undefined;
     const kind: KbKind = hit.kind;
-    return { name: hit.name, kind, ...(hit.signature ? { signature: hit.signature } : {}), ...(hit.summary ? { summary: hit.summary } : {}), source: 'index', version: hit.version };
+    return { name: hit.name, kind, ...(hit.signature ? { signature: hit.signature } : {}), ...(hit.summary ? { summary: hit.summary } : {}), source: hit.source, version: hit.version };
   }
 
   /** The class whose members instances of `cls` also have (curated `base`, else the index's). */

@@ -76,6 +76,11 @@ export interface IndexEntry {
 /** A generated index file (kb/index-*.json), written by a script from one installed version. */
 export interface IndexFile {
   generatedBy: string;
+  /**
+   * Set by the loader, not the script: `introspected` for an index read from the user's own
+   * interpreter (it describes exactly what they run), absent for a shipped one.
+   */
+  source?: 'introspected';
   package: string;
   version: string;
   entries: Record<string, IndexEntry>;
