@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { bundledKnowledgeBase } from '../../core/kb/bundled';
+import { bundledKnowledgeBase, knowledgeBaseWith } from '../../core/kb/bundled';
+import { introspectTorch, torchIndexScriptNear } from '../../core/kb/introspect';
 import type { KnowledgeBase } from '../../core/kb/knowledgeBase';
 import type { KbEntry, KbLang } from '../../core/kb/types';
 import { HoverEngine, type HoverDocument } from '../../core/hover/hoverEngine';
@@ -49,11 +50,20 @@ class HoverFeature extends Disposable {
   private engine: HoverEngine | undefined;
   private notes: NoteIndex | undefined;
   private notesBuilt: Promise<void> | undefined;
-  private readonly kb: KnowledgeBase = bundledKnowledgeBase();
+  private kb: KnowledgeBase = bundledKnowledgeBase();
+  private parser: PythonParser | undefined;
+  /** Set once a hover asked for it: the user's torch is read in the background, once. */
+  private introspection: Promise<void> | undefined;
+  private introspectionWanted = false;
+  private introspectionRun = 0;
   private readonly explainView: ExplainView;
   private readonly pendingNotes = new Map<string, ReturnType<typeof setTimeout>>();
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly logger: Logger) {
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly logger: Logger,
+    private readonly interpreter?: (resource?: vscode.Uri) => Promise<string>,
+  ) {
     super();
     this._register(vscode.languages.registerHoverProvider(SELECTOR, { provideHover: (d, p, t) => this.provideHover(d, p, t) }));
     this.explainView = this._register(new ExplainView(logger));
@@ -62,6 +72,14 @@ class HoverFeature extends Disposable {
     this._register(vscode.commands.registerCommand('mlNotes.searchKnowledgeBase', () => this.search()));
     this._register(vscode.workspace.onDidCloseTextDocument((d) => this.engine?.forget(d.uri.toString())));
     this._register({ dispose: () => { for (const t of this.pendingNotes.values()) clearTimeout(t); } });
+    this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => { if (this.introspectionWanted) this.introspectInBackground(); }));
+    this._register(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('mlNotes.python.interpreter') && !e.affectsConfiguration('python.defaultInterpreterPath')) return;
+      // Another interpreter: the next hover reads its torch (the shipped index until then).
+      this.introspection = undefined;
+      this.introspectionRun++;
+      this.useKnowledgeBase(bundledKnowledgeBase());
+    }));
     void this.start();
   }
 
@@ -69,12 +87,50 @@ class HoverFeature extends Disposable {
     try {
       const parser = await PythonParser.load(wasmIn(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'wasm').fsPath));
       if (this.isDisposed) return parser.dispose();
+      this.parser = parser;
       this.engine = new HoverEngine(parser, this.kb);
       this.notes = new NoteIndex(parser, this.kb);
       this._register({ dispose: () => { this.engine?.dispose(); parser.dispose(); } });
     } catch (e) {
       this.logger.error('hover: the Python parser failed to load', e);
     }
+  }
+
+  /**
+   * Reads the torch of the interpreter snippets run with (its exact version) off the hot path,
+   * then answers generated hovers from it instead of the shipped 1.13 index. Spawns nothing in
+   * an untrusted workspace: it waits for trust to be granted. The index is cached in
+   * globalStorage per interpreter and torch version, so later sessions only ask for the version.
+   */
+  private introspectInBackground(): void {
+    this.introspectionWanted = true;
+    if (this.introspection || !this.interpreter || !vscode.workspace.isTrusted) return;
+    const run = ++this.introspectionRun;
+    this.introspection = (async () => {
+      const interpreter = await this.interpreter!(vscode.window.activeTextEditor?.document.uri ?? vscode.workspace.workspaceFolders?.[0]?.uri);
+      const t0 = Date.now();
+      const r = await introspectTorch({
+        interpreter,
+        script: torchIndexScriptNear(vscode.Uri.joinPath(this.context.extensionUri, 'dist').fsPath),
+        cacheDir: this.context.globalStorageUri.fsPath,
+      });
+      // Dropped when disposed or when the interpreter changed meanwhile.
+      if (this.isDisposed || run !== this.introspectionRun) return;
+      if (!r.ok) {
+        this.logger.info(`hover: ${r.reason}; torch names without a curated entry use the shipped torch 1.13 index`);
+        return;
+      }
+      this.logger.info(`hover: torch ${r.index.version} of ${interpreter} ${r.cached ? 'read from the cache' : 'introspected'} in ${Date.now() - t0} ms`);
+      this.useKnowledgeBase(knowledgeBaseWith(r.index));
+    })().catch((e: unknown) => this.logger.error('hover: reading the interpreter\'s torch failed', e));
+  }
+
+  private useKnowledgeBase(kb: KnowledgeBase): void {
+    if (kb === this.kb) return;
+    this.kb = kb;
+    if (!this.parser) return;
+    this.engine?.dispose();
+    this.engine = new HoverEngine(this.parser, kb);
   }
 
   /** Whether the workspace's notes were indexed, are being indexed, or were not needed yet. */
@@ -133,6 +189,7 @@ class HoverFeature extends Disposable {
   private async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
     if (!this.engine || token.isCancellationRequested) return undefined;
     if (!vscode.workspace.getConfiguration('mlNotes').get<boolean>('hover.enabled', true)) return undefined;
+    this.introspectInBackground();
     try {
       const hit = this.engine.hoverAt(asHoverDocument(doc), pos.line, pos.character);
       if (!hit) return undefined;
@@ -204,7 +261,14 @@ class HoverFeature extends Disposable {
   }
 }
 
-/** Registers hovers, the note index, "Explain Symbol" and the knowledge-base search. */
-export function registerHover(context: vscode.ExtensionContext, logger: Logger): vscode.Disposable & { readonly noteIndexState: 'idle' | 'building' | 'ready' } {
-  return new HoverFeature(context, logger);
+/**
+ * Registers hovers, the note index, "Explain Symbol" and the knowledge-base search.
+ * `interpreter`: the Python snippets run with, whose torch generated hovers describe.
+ */
+export function registerHover(
+  context: vscode.ExtensionContext,
+  logger: Logger,
+  interpreter?: (resource?: vscode.Uri) => Promise<string>,
+): vscode.Disposable & { readonly noteIndexState: 'idle' | 'building' | 'ready' } {
+  return new HoverFeature(context, logger, interpreter);
 }
