@@ -20,6 +20,11 @@ export interface ApiRef {
   entry?: KbEntry;
 }
 
+/** What starts a comment in an entry's example. */
+export function commentMarker(e: KbEntry): string {
+  return e.language === 'typescript' ? '//' : '#';
+}
+
 /** How an entry was found for a name. */
 export interface KbMatch {
   entry: KbEntry;
@@ -46,7 +51,9 @@ export class KnowledgeBase {
         this.areaOf.set(e, file.area);
         for (const n of [e.name, ...(e.aliases ?? [])]) {
           if (!this.byQualified.has(n)) this.byQualified.set(n, e);
-          if (e.kind === 'method' || e.kind === 'property') {
+          // TypeScript entries are looked up by the TypeScript resolver only: a Python `x.dispose()`
+          // must not find tfjs's, and Keras's `fit` must stay the only Python `fit`.
+          if ((e.kind === 'method' || e.kind === 'property') && e.language !== 'typescript') {
             const member = n.slice(n.lastIndexOf('.') + 1);
             const list = this.byMember.get(member) ?? [];
             if (!list.includes(e)) list.push(e);
@@ -130,6 +137,7 @@ export class KnowledgeBase {
   byLastSegment(last: string): KbEntry | undefined {
     let found: KbEntry | undefined;
     for (const e of this.entries) {
+      if (e.language === 'typescript') continue;
       if (e.name === last || e.name.endsWith('.' + last)) {
         if (found) return undefined;
         found = e;
@@ -186,12 +194,13 @@ export class KnowledgeBase {
       }
       if (!/^[A-Za-z_][\w.]*$/.test(e.name)) problems.push(`${where}: bad name`);
       if (!e.signature.trim()) problems.push(`${where}: no signature`);
-      if (!/^https:\/\/\S+$/.test(e.doc)) problems.push(`${where}: doc is not an https URL`);
+      if (!/^https:\/\/\S+$/.test(e.doc) && !(e.doc === '' && e.name.split('.')[0] === 'mlnotes')) problems.push(`${where}: doc is not an https URL`);
       const lines = e.example.split('\n').filter((l) => l.trim());
       // Bilingual comments are split per language when shown (`# 中文 / English`).
+      const marker = commentMarker(e);
       for (const l of lines) {
-        const c = l.slice(l.indexOf('#') + 1);
-        if (l.includes('#') && /[\u4e00-\u9fff]/.test(c) && !/ \/ [^\u4e00-\u9fff]+$/.test(c)) problems.push(`${where}: example comment has Chinese without an English half (# 中文 / English)`);
+        const c = l.slice(l.indexOf(marker) + marker.length);
+        if (l.includes(marker) && /[\u4e00-\u9fff]/.test(c) && !/ \/ [^\u4e00-\u9fff]+$/.test(c)) problems.push(`${where}: example comment has Chinese without an English half (${marker} 中文 / English)`);
       }
       if (lines.length < 2 || lines.length > 5) problems.push(`${where}: example has ${lines.length} lines (want 2–5)`);
       for (const lang of KB_LANGS) {
