@@ -99,6 +99,6 @@ test('TypeScript entries show TypeScript and are never matched in Python', async
   assert.match(md, /signature as in the current docs/);
   assert.doesNotMatch(md, /```python/);
   // A Python `x.dispose()` or `.dataSync()` is not tfjs's; Keras's `fit` stays Keras's.
-  assert.equal(await nameAt('import torch\nx = torch.zeros(2)\ny.dispo|se()'), undefined);
-  assert.equal(await nameAt('import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.fi|t(x, y)'), 'tensorflow.keras.Model.fit');
+  assert.equal(await nameAt('import torch\ny = f()\ny.dataSy|nc()'), undefined);
+  assert.equal(await nameAt('import tensorflow as tf\nm = build()\nm.fi|t(x, y)'), 'tensorflow.keras.Model.fit');
 });
