@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { hoverMarkdown } from '../../src/core/hover/hoverMarkdown';
-import { hoverAtMarker, kb, nameAt } from './hoverHelpers';
+import { NoteIndex } from '../../src/core/hover/noteIndex';
+import { hoverAtMarker, kb, loadParser, nameAt } from './hoverHelpers';
 
 const TF = "import * as tf from '@tensorflow/tfjs';\n";
 /** A note with one ```ts block holding `code`; the `|` marker is where the hover is. */
@@ -101,4 +102,12 @@ test('TypeScript entries show TypeScript and are never matched in Python', async
   // A Python `x.dispose()` or `.dataSync()` is not tfjs's; Keras's `fit` stays Keras's.
   assert.equal(await nameAt('import torch\ny = f()\ny.dataSy|nc()'), undefined);
   assert.equal(await nameAt('import tensorflow as tf\nm = build()\nm.fi|t(x, y)'), 'tensorflow.keras.Model.fit');
+});
+
+test('notes whose TypeScript blocks use an API are linked from its hover, at the section', async () => {
+  const notes = new NoteIndex(await loadParser(), kb);
+  notes.update('ddpg.md', "# DDPG\n\n## 软更新\n\n```ts {run}\nimport * as tf from '@tensorflow/tfjs';\ntf.tidy(() => tf.zeros([1]));\n```\n");
+  notes.update('other.md', "# Other\n\n```ts\n// tf.tidy in a comment\nconst tidy = 1;\n```\n");
+  const links = notes.linksFor(kb.get('tfjs.tidy'));
+  assert.deepEqual(links.map((l) => [l.note, l.section]), [['ddpg.md', '软更新']]);
 });

@@ -130,6 +130,20 @@ export class TsProgram {
     return api && { api, ...(api.entry ? { entry: api.entry } : {}), byName: false, range };
   }
 
+  /** The curated entries the blocks use by name (not guesses), once per occurrence: for note links. */
+  *mentions(): Generator<{ entry: KbEntry; block: number }> {
+    for (let block = 0; block < this.blocks.length; block++) {
+      const b = this.blocks[block]!;
+      if (!this.bindings[block]!.size) continue;
+      for (const m of b.text.matchAll(/[A-Za-z_$][\w$]*/g)) {
+        if (!b.code[m.index!]) continue;
+        const row = upperBound(b.lineStarts, m.index!) - 1;
+        const r = this.resolveAt(block, row, m.index! - b.lineStarts[row]!);
+        if (r?.entry && !r.byName) yield { entry: r.entry, block };
+      }
+    }
+  }
+
   private findPath(path: string): ApiRef | undefined {
     return this.kb.find(path) ?? (TYPE_ALIASES[path] ? this.kb.find(TYPE_ALIASES[path]) : undefined);
   }
@@ -301,6 +315,18 @@ function imports(b: Block): Map<string, string> {
     else out.set(m[1]!, root);
   }
   return out;
+}
+
+/** The index of the first element greater than `x` in a sorted array. */
+function upperBound(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The offset of the last code character before `at`, skipping whitespace; -1 when none. */
