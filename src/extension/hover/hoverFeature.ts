@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { bundledKnowledgeBase, knowledgeBaseWith } from '../../core/kb/bundled';
 import { introspectTorch, torchIndexScriptNear } from '../../core/kb/introspect';
+import { TorchIndexLoader } from '../../core/kb/torchIndexLoader';
 import type { KnowledgeBase } from '../../core/kb/knowledgeBase';
 import type { KbEntry, KbLang } from '../../core/kb/types';
 import { HoverEngine, type HoverDocument } from '../../core/hover/hoverEngine';
@@ -52,10 +53,8 @@ class HoverFeature extends Disposable {
   private notesBuilt: Promise<void> | undefined;
   private kb: KnowledgeBase = bundledKnowledgeBase();
   private parser: PythonParser | undefined;
-  /** Set once a hover asked for it: the user's torch is read in the background, once. */
-  private introspection: Promise<void> | undefined;
-  private introspectionWanted = false;
-  private introspectionRun = 0;
+  /** Reads the torch of the snippets' interpreter in the background, once (see introspect()). */
+  private readonly torchIndex: TorchIndexLoader;
   private readonly explainView: ExplainView;
   private readonly pendingNotes = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -72,14 +71,7 @@ class HoverFeature extends Disposable {
     this._register(vscode.commands.registerCommand('mlNotes.searchKnowledgeBase', () => this.search()));
     this._register(vscode.workspace.onDidCloseTextDocument((d) => this.engine?.forget(d.uri.toString())));
     this._register({ dispose: () => { for (const t of this.pendingNotes.values()) clearTimeout(t); } });
-    this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => { if (this.introspectionWanted) this.introspectInBackground(); }));
-    this._register(vscode.workspace.onDidChangeConfiguration((e) => {
-      if (!e.affectsConfiguration('mlNotes.python.interpreter') && !e.affectsConfiguration('python.defaultInterpreterPath')) return;
-      // Another interpreter: the next hover reads its torch (the shipped index until then).
-      this.introspection = undefined;
-      this.introspectionRun++;
-      this.useKnowledgeBase(bundledKnowledgeBase());
-    }));
+    this.torchIndex = this.introspect();
     void this.start();
   }
 
@@ -102,27 +94,27 @@ class HoverFeature extends Disposable {
    * an untrusted workspace: it waits for trust to be granted. The index is cached in
    * globalStorage per interpreter and torch version, so later sessions only ask for the version.
    */
-  private introspectInBackground(): void {
-    this.introspectionWanted = true;
-    if (this.introspection || !this.interpreter || !vscode.workspace.isTrusted) return;
-    const run = ++this.introspectionRun;
-    this.introspection = (async () => {
-      const interpreter = await this.interpreter!(vscode.window.activeTextEditor?.document.uri ?? vscode.workspace.workspaceFolders?.[0]?.uri);
-      const t0 = Date.now();
-      const r = await introspectTorch({
-        interpreter,
-        script: torchIndexScriptNear(vscode.Uri.joinPath(this.context.extensionUri, 'dist').fsPath),
-        cacheDir: this.context.globalStorageUri.fsPath,
-      });
-      // Dropped when disposed or when the interpreter changed meanwhile.
-      if (this.isDisposed || run !== this.introspectionRun) return;
-      if (!r.ok) {
-        this.logger.info(`hover: ${r.reason}; torch names without a curated entry use the shipped torch 1.13 index`);
-        return;
-      }
-      this.logger.info(`hover: torch ${r.index.version} of ${interpreter} ${r.cached ? 'read from the cache' : 'introspected'} in ${Date.now() - t0} ms`);
-      this.useKnowledgeBase(knowledgeBaseWith(r.index));
-    })().catch((e: unknown) => this.logger.error('hover: reading the interpreter\'s torch failed', e));
+  private introspect(): TorchIndexLoader {
+    const loader = new TorchIndexLoader({
+      mayRun: () => !!this.interpreter && vscode.workspace.isTrusted && !this.isDisposed,
+      interpreter: () => this.interpreter!(vscode.window.activeTextEditor?.document.uri ?? vscode.workspace.workspaceFolders?.[0]?.uri),
+      introspect: (interpreter) =>
+        introspectTorch({
+          interpreter,
+          script: torchIndexScriptNear(vscode.Uri.joinPath(this.context.extensionUri, 'dist').fsPath),
+          cacheDir: this.context.globalStorageUri.fsPath,
+        }),
+      use: (index) => {
+        if (!this.isDisposed) this.useKnowledgeBase(knowledgeBaseWith(index));
+      },
+      log: (m) => this.logger.info(`hover: ${m}`),
+    });
+    this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => loader.allowed()));
+    this._register(vscode.workspace.onDidChangeConfiguration((e) => {
+      // Another interpreter: the next hover reads its torch (the shipped index until then).
+      if (e.affectsConfiguration('mlNotes.python.interpreter') || e.affectsConfiguration('python.defaultInterpreterPath')) loader.reset();
+    }));
+    return loader;
   }
 
   private useKnowledgeBase(kb: KnowledgeBase): void {
@@ -189,7 +181,7 @@ class HoverFeature extends Disposable {
   private async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
     if (!this.engine || token.isCancellationRequested) return undefined;
     if (!vscode.workspace.getConfiguration('mlNotes').get<boolean>('hover.enabled', true)) return undefined;
-    this.introspectInBackground();
+    this.torchIndex.request();
     try {
       const hit = this.engine.hoverAt(asHoverDocument(doc), pos.line, pos.character);
       if (!hit) return undefined;
