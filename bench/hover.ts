@@ -3,6 +3,8 @@
  * file's first parse, and the cost of that first parse), and the note index's build time over
  * 1,000 notes (the sample notes, repeated). Prints one JSON line.
  *   npm run bench:hover [-- LINES NOTES]
+ * With `--real DIR`, coverage, curated share and wrong hovers on real code instead (the
+ * bench:hovercov benchmark, bench/hoverCoverage.ts, over DIR).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +13,7 @@ import { NoteIndex } from '../src/core/hover/noteIndex';
 import { PythonParser } from '../src/core/hover/pythonParser';
 import { wasmFromNodeModules } from '../src/core/hover/wasmPaths';
 import { bundledKnowledgeBase } from '../src/core/kb/bundled';
+import { hoverCoverage } from './hoverCoverage';
 
 const LINES = Number(process.argv[2] ?? 5000);
 const NOTES = Number(process.argv[3] ?? 1000);
@@ -100,7 +103,8 @@ async function main(): Promise<void> {
   engine.dispose();
 }
 
-main().catch((e: unknown) => {
+const real = process.argv.indexOf('--real');
+(real >= 0 ? hoverCoverage(process.argv.slice(2).filter((_, i) => i !== real - 2)) : main()).catch((e: unknown) => {
   console.error(e);
   process.exit(1);
 });

@@ -129,6 +129,8 @@ cpSync(join(root, 'node_modules/tree-sitter-python/tree-sitter-python.wasm'), jo
 
 // The Python kernel ships as source: it runs in the user's own interpreter.
 cpSync(join(root, 'src/runner/kernels/python_kernel.py'), join(dist, 'kernels/python_kernel.py'));
+// So does the torch introspection behind generated hovers (src/core/kb/introspect.ts).
+cpSync(join(root, 'src/core/kb/torch_index.py'), join(dist, 'kernels/torch_index.py'));
 
 // tfjs-backend-wasm loads its .wasm files at run time (setWasmPaths points here).
 const wasmSrc = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');

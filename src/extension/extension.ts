@@ -9,6 +9,7 @@ import { registerMarkdownFeatures } from './markdownFeatures';
 import { registerRunner } from './runner/registerRunner';
 import { registerFormulas } from './formulas/registerFormulas';
 import { registerHover } from './hover/hoverFeature';
+import { PythonEnvironment } from './runner/pythonEnvironment';
 
 /** What `activate` returns: the built-in preview's hook, and a read-only view of lazy state for tests. */
 export interface MlNotesApi {
@@ -32,7 +33,9 @@ export function activate(context: vscode.ExtensionContext): MlNotesApi {
     const outputs = { outputsFor: (d: vscode.TextDocument) => runner.outputsFor(d), onDidChange: runner.outputs.onDidChange };
     context.subscriptions.push((markdown = registerMarkdownFeatures(context, logger, outputs)));
     context.subscriptions.push(registerFormulas(context, logger));
-    context.subscriptions.push((hover = registerHover(context, logger)));
+    // Hovers describe the torch of the interpreter snippets run with (the runner's resolution).
+    const python = runner.runner.python instanceof PythonEnvironment ? runner.runner.python : undefined;
+    context.subscriptions.push((hover = registerHover(context, logger, python && ((uri) => python.interpreter(uri)))));
     context.subscriptions.push(
       vscode.commands.registerCommand('mlNotes.exportHtml', (uri?: vscode.Uri) =>
         exportNoteToHtml(context, logger, uri instanceof vscode.Uri ? uri : undefined, (d) => runner.outputsFor(d)).catch((e: unknown) => {

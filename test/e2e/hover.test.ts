@@ -1,10 +1,12 @@
 /**
- * Hover docs in a real VS Code: over `@tf_export` in a .py file, and over `F.conv2d` inside a
- * note's Python block, the hover widget shows the knowledge-base explanation; over a torch name
- * with no curated entry, the generated index's signature and version.
+ * Hover docs in a real VS Code: over `@tf_export` in a .py file, over `F.conv2d` inside a
+ * note's Python block and over `tf.tidy` in a TypeScript block, the hover widget shows the
+ * knowledge-base explanation; over a torch name with no curated entry, a generated signature
+ * and the version it describes (read from the snippets' interpreter when it has torch).
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import type { Locator, Page } from 'playwright-core';
 import { recordMetric, waitFor, withVSCode } from './harness';
 
@@ -32,6 +34,18 @@ y = F.conv2d(x, w, padding=1)
 z = torch.logsumexp(y, 1)
 \`\`\`
 `;
+
+const TS_NOTE = `# TensorFlow.js
+
+\`\`\`ts {run}
+import * as tf from '@tensorflow/tfjs';
+const y = tf.tidy(() => tf.square(tf.tensor1d([1, 2])));
+\`\`\`
+`;
+
+/** Debian's torch: when it is there, hovers describe it as introspected from the interpreter. */
+const TORCH_PYTHON = '/usr/bin/python3';
+const hasTorch = spawnSync(TORCH_PYTHON, ['-I', '-c', 'import importlib.util,sys; sys.exit(importlib.util.find_spec("torch") is None)']).status === 0;
 
 const HOVER = '.monaco-hover, .monaco-resizable-hover';
 
@@ -63,11 +77,11 @@ async function hoverToken(page: Page, editor: Locator, line: string, text: strin
   }, 45_000, 200);
 }
 
-test('hover explains @tf_export in a .py file and F.conv2d in a note', { timeout: 240_000 }, async () => {
+test('hover explains @tf_export in a .py file, F.conv2d in a note and tf.tidy in its TypeScript block', { timeout: 240_000 }, async () => {
   await withVSCode({
     name: 'hover',
-    files: { 'export.py': PY, 'conv-note.md': NOTE },
-    settings: { 'editor.hover.enabled': true, 'editor.hover.delay': 150, 'mlNotes.hover.language': 'en' },
+    files: { 'export.py': PY, 'conv-note.md': NOTE, 'tfjs-note.md': TS_NOTE },
+    settings: { 'editor.hover.enabled': true, 'editor.hover.delay': 150, 'mlNotes.hover.language': 'en', ...(hasTorch ? { 'mlNotes.python.interpreter': TORCH_PYTHON } : {}) },
   }, async (vs) => {
     const py = await vs.openFile('export.py');
     const exportHover = await hoverToken(vs.page, py, "@tf_export(v1=", 'tf_export', /Public names/);
@@ -87,9 +101,19 @@ test('hover explains @tf_export in a .py file and F.conv2d in a note', { timeout
     await vs.screenshot('hover-conv2d-note');
     await vs.page.keyboard.press('Escape');
 
-    // A name without a curated entry: the generated index's signature, labelled with its version.
-    const indexHover = await hoverToken(vs.page, note, 'z = torch.logsumexp', 'logsumexp', /torch\.logsumexp/);
+    // A name without a curated entry: a generated signature, labelled with the version it
+    // describes. With a torch for the snippets' interpreter, the first hover had it read in the
+    // background (the workspace is trusted here); without one, the shipped 1.13 index answers.
+    const label = hasTorch ? /read from torch 1\.13\S* as installed for your Python interpreter/ : /generated from torch 1\.13/;
+    const indexHover = await hoverToken(vs.page, note, 'z = torch.logsumexp', 'logsumexp', label);
     assert.match(indexHover, /logsumexp\(input, dim/);
-    assert.match(indexHover, /generated from torch 1\.13/);
+    await vs.page.keyboard.press('Escape');
+
+    // TensorFlow.js in a TypeScript block, resolved through the block's import.
+    const ts = await vs.openFile('tfjs-note.md');
+    const tidyHover = await hoverToken(vs.page, ts, 'const y = tf.tidy', 'tidy', /tfjs\.tidy/);
+    assert.match(tidyHover, /frees every tensor it created/);
+    assert.match(tidyHover, /signature as in the current docs/);
+    await vs.screenshot('hover-tfjs-tidy');
   });
 });

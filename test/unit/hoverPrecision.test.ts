@@ -128,3 +128,18 @@ test('Keras and tf.data: models, layers, tapes, metrics', async () => {
   assert.equal(await nameAt(TF + 'def f(x, y):\n    return x.vi|ew(y)\n'), undefined);
   assert.equal(await nameAt(TF + 'def f(x):\n    return x.sha|pe\n'), undefined);
 });
+
+test('layer parameters, a loader\'s dataset and tf.nn / tf.math names', async () => {
+  // word_language_model/model.py: parameters of layers typed by `self.x = nn.Linear(...)`.
+  const model = TORCH + 'class RNNModel(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.input_emb = nn.Embedding(100, 8)\n        self.decoder = nn.Linear(8, 100)\n    def init_weights(self):\n';
+  assert.equal(await nameAt(model + '        nn.init.uniform_(self.decoder.wei|ght, -0.1, 0.1)\n'), 'torch.nn.Linear.weight');
+  assert.equal(await nameAt(model + '        nn.init.zeros_(self.decoder.bi|as)\n'), 'torch.nn.Linear.bias');
+  assert.equal(await nameAt(model + '        nn.init.uniform_(self.input_emb.wei|ght, -0.1, 0.1)\n'), 'torch.nn.Embedding.weight');
+  // dcgan/main.py's weights_init(m): m is any layer, so `weight` names no one class.
+  assert.equal(await nameAt(TORCH + 'def weights_init(m):\n    torch.nn.init.normal_(m.wei|ght, 1.0, 0.02)\n'), undefined);
+  // mnist/main.py: the loader's dataset (samples, not batches).
+  assert.equal(await nameAt(TORCH + 'def test(model, device, test_loader):\n    test_loss /= len(test_loader.data|set)\n'), 'torch.utils.data.DataLoader.dataset');
+  assert.equal(await nameAt('import tensorflow as tf\ny = tf.n|n.relu(x)\n'), 'tensorflow.nn');
+  const argmax = await hoverAtMarker('import tensorflow as tf\npred = tf.math.arg|max(logits, axis=1)\n');
+  assert.deepEqual([argmax?.api.name, argmax?.entry?.aliases], ['tensorflow.argmax', ['tensorflow.math.argmax']]);
+});

@@ -1,9 +1,10 @@
 import type { KnowledgeBase } from '../kb/knowledgeBase';
 import { CONVENTIONAL } from './noteIndex';
-import { blockAt, isProseLine, noteRange, outlineNote, type NoteOutline } from './noteOutline';
+import { blockAt, codeBlockAt, codeRange, isProseLine, noteRange, outlineNote, type NoteOutline } from './noteOutline';
 import type { PythonParser } from './pythonParser';
 import { PythonProgram, type Resolved } from './pythonResolver';
 import { BlockScopes } from './pythonScopes';
+import { TsProgram } from './tsResolver';
 
 /** A document as the engine sees it; `version` changes whenever `text` does. */
 export interface HoverDocument {
@@ -26,10 +27,12 @@ interface Parsed {
   outline?: NoteOutline;
   /** For notes: the lines, for inline code in prose. */
   lines?: string[];
+  /** For notes: the TypeScript blocks (TensorFlow.js, `ml-notes`). */
+  ts?: TsProgram;
 }
 
 /**
- * Resolves hovers in Python files and in notes' Python blocks. Each document is parsed once
+ * Resolves hovers in Python files and in notes' Python and TypeScript blocks. Each document is parsed once
  * per version and kept (a few documents, least recently used first out), so hovering over an
  * unchanged file only walks from the hovered node up to its scopes.
  */
@@ -43,6 +46,11 @@ export class HoverEngine {
     if (doc.kind === 'python') {
       const r = parsed.program.resolveAt(0, line, character);
       return r && { ...r, range: { startLine: r.range.startRow, startCol: r.range.startCol, endLine: r.range.endRow, endCol: r.range.endCol } };
+    }
+    const inTs = codeBlockAt(parsed.outline!.tsBlocks, line, character);
+    if (inTs) {
+      const r = parsed.ts!.resolveAt(inTs.block, inTs.row, inTs.column);
+      return r && { ...r, range: codeRange(parsed.outline!.tsBlocks[inTs.block]!, r.range) };
     }
     const where = blockAt(parsed.outline!, line, character);
     if (!where) return isProseLine(parsed.outline!, line) ? this.inlineCodeAt(parsed, line, character) : undefined;
@@ -116,7 +124,7 @@ export class HoverEngine {
     } else {
       const outline = outlineNote(doc.text);
       const blocks = outline.blocks.map((b, i) => new BlockScopes(this.parser.parse(b.text), i));
-      parsed = { version: doc.version, program: new PythonProgram(blocks, this.kb), outline, lines: doc.text.split(/\r?\n/) };
+      parsed = { version: doc.version, program: new PythonProgram(blocks, this.kb), outline, lines: doc.text.split(/\r?\n/), ts: new TsProgram(outline.tsBlocks.map((b) => b.text), this.kb) };
     }
     this.cache.set(doc.key, parsed);
     while (this.cache.size > this.maxDocuments) this.forget(this.cache.keys().next().value!);

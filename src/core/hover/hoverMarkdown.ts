@@ -1,6 +1,7 @@
 import type { ApiRef, KnowledgeBase } from '../kb/knowledgeBase';
 import type { KbEntry, KbLang } from '../kb/types';
 import { KB_LANGS } from '../kb/types';
+import { commentMarker } from '../kb/knowledgeBase';
 import { inlineMathToText } from './mathText';
 import type { NoteLink } from './noteIndex';
 import type { ExportNames } from './pythonResolver';
@@ -29,7 +30,9 @@ const LABELS = {
     notes: '相关笔记',
     noNotes: '工作区里还没有笔记提到它。',
     generated: (v: string) => `签名与摘要由 ${v} 自动生成（来自其文档字符串，英文），知识库里还没有人工编写的讲解。`,
+    introspected: (v: string) => `签名与摘要读自你的 Python 解释器里安装的 ${v}（其文档字符串，英文），知识库里还没有人工编写的讲解。`,
     generatedDocs: '在官方文档中查找',
+    curatedVersion: '签名以当前官方文档为准',
     // Full-width colon after a label, as Chinese text writes it.
     sep: '：',
   },
@@ -51,13 +54,19 @@ const LABELS = {
     notes: 'Notes',
     noNotes: 'No note in the workspace mentions it yet.',
     generated: (v: string) => `Signature and summary generated from ${v} (its docstring); the knowledge base has no curated explanation yet.`,
+    introspected: (v: string) => `Signature and summary read from ${v} as installed for your Python interpreter (its docstring); the knowledge base has no curated explanation yet.`,
     generatedDocs: 'Search the official documentation',
+    curatedVersion: 'signature as in the current docs',
     sep: ': ',
   },
 } as const;
 
 const code = (s: string) => '`' + s.replace(/`/g, '\u02cb') + '`';
-const fence = (s: string) => '```python\n' + s.trimEnd() + '\n```';
+const fence = (s: string, language = 'python') => '```' + language + '\n' + s.trimEnd() + '\n```';
+const entryFence = (s: string, e: KbEntry) => fence(s, e.language ?? 'python');
+/** The docs link, and what the signature describes: curated signatures follow the current docs. */
+const docsLine = (e: KbEntry, lang: KbLang, withVersion: boolean) =>
+  [e.doc ? `[${LABELS[lang].docs}](${e.doc})` : '', withVersion ? `*${LABELS[lang].curatedVersion}*` : ''].filter(Boolean).join(' · ');
 /** Link text must not break out of its brackets. */
 const linkText = (s: string) => s.replace(/([\\[\]])/g, '\\$1');
 
@@ -86,19 +95,19 @@ const CJK = /[\u4e00-\u9fff]/;
  * An example in one language: bilingual comments (`# 中文 / English`) keep their own half, so
  * an English hover carries no Chinese.
  */
-export function localizeExample(example: string, lang: KbLang): string {
+export function localizeExample(example: string, lang: KbLang, marker = '#'): string {
   return example
     .split('\n')
     .map((line) => {
-      const at = line.indexOf('#');
+      const at = line.indexOf(marker);
       if (at < 0 || !CJK.test(line.slice(at))) return line;
       const code = line.slice(0, at).trimEnd();
-      const comment = line.slice(at + 1).trim();
+      const comment = line.slice(at + marker.length).trim();
       const slash = comment.lastIndexOf(' / ');
       const zh = slash >= 0 ? comment.slice(0, slash).trim() : comment;
       const en = slash >= 0 ? comment.slice(slash + 3).trim() : '';
       const keep = lang === 'zh' ? zh : CJK.test(en) ? '' : en;
-      return keep ? `${code}${code ? '  ' : ''}# ${keep}` : code;
+      return keep ? `${code}${code ? '  ' : ''}${marker} ${keep}` : code;
     })
     .join('\n');
 }
@@ -128,7 +137,7 @@ function generatedMarkdown(api: ApiRef, byName: boolean, lang: KbLang): string {
   if (api.signature) out.push(fence(api.signature), '');
   if (byName) out.push(`*${L.byName}*`, '');
   if (api.summary) out.push(escapeText(api.summary), '');
-  out.push(`*${L.generated(api.version ?? '')}*`);
+  out.push(`*${(api.source === 'introspected' ? L.introspected : L.generated)(api.version ?? '')}*`);
   const docs = generatedDocs(api);
   if (docs) out.push('', `[${L.generatedDocs}](${docs})`);
   return out.join('\n') + '\n';
@@ -150,11 +159,11 @@ export function hoverMarkdown(
   const L = LABELS[lang];
   const { entry } = hit;
   if (!entry) return hit.api ? generatedMarkdown(hit.api, hit.byName, lang) : '';
-  const out = [header(entry, lang), '', fence(entry.signature), ''];
+  const out = [header(entry, lang), '', entryFence(entry.signature, entry), ''];
   if (hit.byName) out.push(`*${L.byName}*`, '');
   if (hit.exports) out.push(...exportLines(hit.exports, lang), '');
   out.push(...body(entry, kb, lang));
-  out.push(`**${L.example}**`, '', fence(localizeExample(entry.example, lang)), '', `[${L.docs}](${entry.doc})`);
+  out.push(`**${L.example}**`, '', entryFence(localizeExample(entry.example, lang, commentMarker(entry)), entry), '', docsLine(entry, lang, true));
   if (notes.length) {
     out.push('', '---', '', ...notes.map((n) => `- [${linkText(noteLinkLabel(n, lang))}](${target(n)})`));
   }
@@ -164,7 +173,7 @@ export function hoverMarkdown(
 /** The full entry for the Explain Symbol panel: both languages, related entries, every linked note. */
 export function explainMarkdown(entry: KbEntry, kb: KnowledgeBase, first: KbLang, notes: readonly NoteLink[], target: NoteLinkTarget): string {
   const langs = [first, ...KB_LANGS.filter((l) => l !== first)];
-  const out = [`# ${code(entry.name)}`, '', fence(entry.signature), ''];
+  const out = [`# ${code(entry.name)}`, '', entryFence(entry.signature, entry), ''];
   if (entry.aliases?.length) out.push(entry.aliases.map(code).join(' · '), '');
   for (const lang of langs) {
     const L = LABELS[lang];
@@ -172,7 +181,7 @@ export function explainMarkdown(entry: KbEntry, kb: KnowledgeBase, first: KbLang
     if (entry.see?.length) out.push(`**${L.see}**${L.sep}${entry.see.map(code).join(', ')}`, '');
   }
   const L = LABELS[first];
-  out.push(`## ${L.example}`, '', fence(localizeExample(entry.example, first)), '', `[${L.docs}](${entry.doc})`, '', `## ${L.notes}`, '');
+  out.push(`## ${L.example}`, '', entryFence(localizeExample(entry.example, first, commentMarker(entry)), entry), '', docsLine(entry, first, true), '', `## ${L.notes}`, '');
   if (notes.length) out.push(...notes.map((n) => `- [${linkText(noteLinkLabel(n, first))}](${target(n)})`));
   else out.push(L.noNotes);
   return out.join('\n') + '\n';

@@ -4,6 +4,7 @@ import { outlineNote, type NoteOutline } from './noteOutline';
 import type { PythonParser } from './pythonParser';
 import { PythonProgram, programMentions } from './pythonResolver';
 import { BlockScopes } from './pythonScopes';
+import { TsProgram } from './tsResolver';
 
 /** A place in a note where an API is discussed. */
 export interface NoteLink {
@@ -141,6 +142,12 @@ export class NoteIndex {
       for (const { entry, block } of programMentions(program, this.kb)) {
         const m = mention(entry.name);
         const s = sectionOf(outline.blocks[block]!.firstLine);
+        m.counts.set(s, (m.counts.get(s) ?? 0) + 1);
+      }
+      // TypeScript blocks count too (a note's tfjs code links to `tf.tidy`'s hover).
+      for (const { entry, block } of new TsProgram(outline.tsBlocks.map((b) => b.text), this.kb).mentions()) {
+        const m = mention(entry.name);
+        const s = sectionOf(outline.tsBlocks[block]!.firstLine);
         m.counts.set(s, (m.counts.get(s) ?? 0) + 1);
       }
       const headed = h1 ? [{ h: h1, index: -1 }] : [];

@@ -1,7 +1,7 @@
 import MarkdownIt = require('markdown-it');
 
-/** A Python fenced code block of a note, with how its lines map back to the note. */
-export interface PythonBlock {
+/** A fenced code block of a note, with how its lines map back to the note. */
+export interface CodeBlock {
   /** The code as Python sees it (container prefixes and fence indentation removed). */
   text: string;
   /** Note line (0-based) of the block's first code line. */
@@ -9,6 +9,8 @@ export interface PythonBlock {
   /** For each code line: the note column where it starts, or -1 when it cannot be mapped. */
   columns: number[];
 }
+
+export type PythonBlock = CodeBlock;
 
 export interface NoteHeading {
   text: string;
@@ -21,11 +23,14 @@ export interface NoteHeading {
 export interface NoteOutline {
   headings: NoteHeading[];
   blocks: PythonBlock[];
+  /** TypeScript and JavaScript blocks (TensorFlow.js and `ml-notes` snippets), in order. */
+  tsBlocks: CodeBlock[];
   /** Line ranges [start, end) of every code or HTML block, Python or not: not prose. */
   nonProse: [number, number][];
 }
 
 const PYTHON_FENCES = new Set(['python', 'py', 'python3', 'py3', 'ipython', 'pycon']);
+const TS_FENCES = new Set(['ts', 'typescript', 'js', 'javascript', 'mjs']);
 
 // Block-level parsing only: headings and fences are all we need, and inline parsing would
 // dominate the cost of indexing a thousand notes.
@@ -47,6 +52,7 @@ export function outlineNote(text: string): NoteOutline {
   const lines = text.split(/\r?\n/);
   const headings: NoteHeading[] = [];
   const blocks: PythonBlock[] = [];
+  const tsBlocks: CodeBlock[] = [];
   const nonProse: [number, number][] = [];
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
@@ -54,7 +60,7 @@ export function outlineNote(text: string): NoteOutline {
     if (t.type === 'heading_open' && t.map) {
       const inline = tokens[i + 1];
       headings.push({ text: (inline?.content ?? '').trim(), level: Number(t.tag.slice(1)), line: t.map[0] });
-    } else if (t.type === 'fence' && t.map && isPythonFence(t.info)) {
+    } else if (t.type === 'fence' && t.map && (isPythonFence(t.info) || TS_FENCES.has(fenceLanguage(t.info)))) {
       const code = t.content.endsWith('\n') ? t.content.slice(0, -1) : t.content;
       const codeLines = code.split('\n');
       const firstLine = t.map[0] + 1;
@@ -65,10 +71,10 @@ export function outlineNote(text: string): NoteOutline {
         if (src === undefined) return -1;
         return src.endsWith(c) ? src.length - c.length : -1;
       });
-      blocks.push({ text: code + '\n', firstLine, columns });
+      (isPythonFence(t.info) ? blocks : tsBlocks).push({ text: code + '\n', firstLine, columns });
     }
   }
-  return { headings, blocks, nonProse };
+  return { headings, blocks, tsBlocks, nonProse };
 }
 
 /** Is the note line prose (not inside any code or HTML block)? */
@@ -78,8 +84,13 @@ export function isProseLine(outline: NoteOutline, line: number): boolean {
 
 /** The block, row and column of Python code at a note position, or undefined outside Python code. */
 export function blockAt(outline: NoteOutline, line: number, character: number): { block: number; row: number; column: number } | undefined {
-  for (let b = 0; b < outline.blocks.length; b++) {
-    const blk = outline.blocks[b]!;
+  return codeBlockAt(outline.blocks, line, character);
+}
+
+/** The block (an index into `blocks`), row and column at a note position. */
+export function codeBlockAt(blocks: readonly CodeBlock[], line: number, character: number): { block: number; row: number; column: number } | undefined {
+  for (let b = 0; b < blocks.length; b++) {
+    const blk = blocks[b]!;
     const row = line - blk.firstLine;
     if (row < 0 || row >= blk.columns.length) continue;
     const start = blk.columns[row]!;
@@ -91,7 +102,11 @@ export function blockAt(outline: NoteOutline, line: number, character: number): 
 
 /** Maps a block position back to the note. */
 export function noteRange(outline: NoteOutline, block: number, range: { startRow: number; startCol: number; endRow: number; endCol: number }): { startLine: number; startCol: number; endLine: number; endCol: number } {
-  const blk = outline.blocks[block]!;
+  return codeRange(outline.blocks[block]!, range);
+}
+
+/** Maps a position in a code block back to the note. */
+export function codeRange(blk: CodeBlock, range: { startRow: number; startCol: number; endRow: number; endCol: number }): { startLine: number; startCol: number; endLine: number; endCol: number } {
   return {
     startLine: blk.firstLine + range.startRow,
     startCol: (blk.columns[range.startRow] ?? 0) + range.startCol,

@@ -5,6 +5,8 @@ export interface IndexHit extends IndexEntry {
   name: string;
   /** `torch 1.13.0a0`: signatures and summaries describe this version. */
   version: string;
+  /** `introspected`: read from the user's interpreter; `index`: the shipped index. */
+  source: 'introspected' | 'index';
 }
 
 /**
@@ -28,7 +30,7 @@ export class ApiIndex {
     const hit = this.byName.get(name) ?? this.byName.get(this.alias.get(name) ?? '');
     if (!hit) return undefined;
     const canonical = this.byName.has(name) ? name : this.alias.get(name)!;
-    return { ...hit.e, name: canonical, version: `${hit.file.package} ${hit.file.version}` };
+    return { ...hit.e, name: canonical, version: `${hit.file.package} ${hit.file.version}`, source: hit.file.source ?? 'index' };
   }
 
   /** The public name a defining-module path stands for, if it is one. */

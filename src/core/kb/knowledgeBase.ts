@@ -2,7 +2,10 @@ import type { ApiIndex } from './apiIndex';
 import type { KbEntry, KbFile, KbKind, KbLang } from './types';
 import { KB_LANGS } from './types';
 
-/** What a hover names: a curated entry (`source: 'kb'`) or a generated index entry. */
+/**
+ * What a hover names: a curated entry (`source: 'kb'`), or a generated one read from the user's
+ * interpreter (`introspected`) or from the shipped index (`index`).
+ */
 export interface ApiRef {
   /** The canonical qualified name. */
   name: string;
@@ -10,11 +13,16 @@ export interface ApiRef {
   signature?: string;
   /** For index entries: the docstring's first sentence (English). */
   summary?: string;
-  source: 'kb' | 'index';
-  /** For index entries: the package version the signature was read from (`torch 1.13.0a0`). */
+  source: 'kb' | 'index' | 'introspected';
+  /** For generated entries: the package version the signature was read from (`torch 1.13.0a0`). */
   version?: string;
   /** The curated entry, when there is one. */
   entry?: KbEntry;
+}
+
+/** What starts a comment in an entry's example. */
+export function commentMarker(e: KbEntry): string {
+  return e.language === 'typescript' ? '//' : '#';
 }
 
 /** How an entry was found for a name. */
@@ -43,7 +51,9 @@ export class KnowledgeBase {
         this.areaOf.set(e, file.area);
         for (const n of [e.name, ...(e.aliases ?? [])]) {
           if (!this.byQualified.has(n)) this.byQualified.set(n, e);
-          if (e.kind === 'method' || e.kind === 'property') {
+          // TypeScript entries are looked up by the TypeScript resolver only: a Python `x.dispose()`
+          // must not find tfjs's, and Keras's `fit` must stay the only Python `fit`.
+          if ((e.kind === 'method' || e.kind === 'property') && e.language !== 'typescript') {
             const member = n.slice(n.lastIndexOf('.') + 1);
             const list = this.byMember.get(member) ?? [];
             if (!list.includes(e)) list.push(e);
@@ -65,7 +75,7 @@ export class KnowledgeBase {
     const hit = this.index?.get(qualifiedName);
     if (!hit) return undefined;
     const kind: KbKind = hit.kind;
-    return { name: hit.name, kind, ...(hit.signature ? { signature: hit.signature } : {}), ...(hit.summary ? { summary: hit.summary } : {}), source: 'index', version: hit.version };
+    return { name: hit.name, kind, ...(hit.signature ? { signature: hit.signature } : {}), ...(hit.summary ? { summary: hit.summary } : {}), source: hit.source, version: hit.version };
   }
 
   /** The class whose members instances of `cls` also have (curated `base`, else the index's). */
@@ -127,6 +137,7 @@ export class KnowledgeBase {
   byLastSegment(last: string): KbEntry | undefined {
     let found: KbEntry | undefined;
     for (const e of this.entries) {
+      if (e.language === 'typescript') continue;
       if (e.name === last || e.name.endsWith('.' + last)) {
         if (found) return undefined;
         found = e;
@@ -183,12 +194,13 @@ export class KnowledgeBase {
       }
       if (!/^[A-Za-z_][\w.]*$/.test(e.name)) problems.push(`${where}: bad name`);
       if (!e.signature.trim()) problems.push(`${where}: no signature`);
-      if (!/^https:\/\/\S+$/.test(e.doc)) problems.push(`${where}: doc is not an https URL`);
+      if (!/^https:\/\/\S+$/.test(e.doc) && !(e.doc === '' && e.name.split('.')[0] === 'mlnotes')) problems.push(`${where}: doc is not an https URL`);
       const lines = e.example.split('\n').filter((l) => l.trim());
       // Bilingual comments are split per language when shown (`# 中文 / English`).
+      const marker = commentMarker(e);
       for (const l of lines) {
-        const c = l.slice(l.indexOf('#') + 1);
-        if (l.includes('#') && /[\u4e00-\u9fff]/.test(c) && !/ \/ [^\u4e00-\u9fff]+$/.test(c)) problems.push(`${where}: example comment has Chinese without an English half (# 中文 / English)`);
+        const c = l.slice(l.indexOf(marker) + marker.length);
+        if (l.includes(marker) && /[\u4e00-\u9fff]/.test(c) && !/ \/ [^\u4e00-\u9fff]+$/.test(c)) problems.push(`${where}: example comment has Chinese without an English half (${marker} 中文 / English)`);
       }
       if (lines.length < 2 || lines.length > 5) problems.push(`${where}: example has ${lines.length} lines (want 2–5)`);
       for (const lang of KB_LANGS) {

@@ -44,9 +44,14 @@ export interface KbEntry {
   base?: string;
   /** What calling it gives, when the hover's type inference needs it (`tensorflow.Tensor`). */
   returns?: string;
-  /** A 2–5 line example (Python). */
+  /**
+   * The language of the API and its example: Python unless `typescript` (TensorFlow.js and the
+   * `ml-notes` snippet API, hovered in a note's TypeScript blocks; never matched in Python).
+   */
+  language?: 'typescript';
+  /** A 2–5 line example (Python, or TypeScript for `language: 'typescript'`). */
   example: string;
-  /** The official documentation page. */
+  /** The official documentation page; empty only for this project's own `mlnotes.*` API (the README documents it). */
   doc: string;
   zh: KbText;
   en: KbText;
@@ -76,6 +81,11 @@ export interface IndexEntry {
 /** A generated index file (kb/index-*.json), written by a script from one installed version. */
 export interface IndexFile {
   generatedBy: string;
+  /**
+   * Set by the loader, not the script: `introspected` for an index read from the user's own
+   * interpreter (it describes exactly what they run), absent for a shipped one.
+   */
+  source?: 'introspected';
   package: string;
   version: string;
   entries: Record<string, IndexEntry>;

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
-import { bundledKnowledgeBase } from '../../core/kb/bundled';
+import { bundledKnowledgeBase, knowledgeBaseWith } from '../../core/kb/bundled';
+import { introspectTorch, torchIndexScriptNear } from '../../core/kb/introspect';
+import { TorchIndexLoader } from '../../core/kb/torchIndexLoader';
 import type { KnowledgeBase } from '../../core/kb/knowledgeBase';
 import type { KbEntry, KbLang } from '../../core/kb/types';
 import { HoverEngine, type HoverDocument } from '../../core/hover/hoverEngine';
@@ -49,11 +51,18 @@ class HoverFeature extends Disposable {
   private engine: HoverEngine | undefined;
   private notes: NoteIndex | undefined;
   private notesBuilt: Promise<void> | undefined;
-  private readonly kb: KnowledgeBase = bundledKnowledgeBase();
+  private kb: KnowledgeBase = bundledKnowledgeBase();
+  private parser: PythonParser | undefined;
+  /** Reads the torch of the snippets' interpreter in the background, once (see introspect()). */
+  private readonly torchIndex: TorchIndexLoader;
   private readonly explainView: ExplainView;
   private readonly pendingNotes = new Map<string, ReturnType<typeof setTimeout>>();
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly logger: Logger) {
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly logger: Logger,
+    private readonly interpreter?: (resource?: vscode.Uri) => Promise<string>,
+  ) {
     super();
     this._register(vscode.languages.registerHoverProvider(SELECTOR, { provideHover: (d, p, t) => this.provideHover(d, p, t) }));
     this.explainView = this._register(new ExplainView(logger));
@@ -62,6 +71,7 @@ class HoverFeature extends Disposable {
     this._register(vscode.commands.registerCommand('mlNotes.searchKnowledgeBase', () => this.search()));
     this._register(vscode.workspace.onDidCloseTextDocument((d) => this.engine?.forget(d.uri.toString())));
     this._register({ dispose: () => { for (const t of this.pendingNotes.values()) clearTimeout(t); } });
+    this.torchIndex = this.introspect();
     void this.start();
   }
 
@@ -69,12 +79,50 @@ class HoverFeature extends Disposable {
     try {
       const parser = await PythonParser.load(wasmIn(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'wasm').fsPath));
       if (this.isDisposed) return parser.dispose();
+      this.parser = parser;
       this.engine = new HoverEngine(parser, this.kb);
       this.notes = new NoteIndex(parser, this.kb);
       this._register({ dispose: () => { this.engine?.dispose(); parser.dispose(); } });
     } catch (e) {
       this.logger.error('hover: the Python parser failed to load', e);
     }
+  }
+
+  /**
+   * Reads the torch of the interpreter snippets run with (its exact version) off the hot path,
+   * then answers generated hovers from it instead of the shipped 1.13 index. Spawns nothing in
+   * an untrusted workspace: it waits for trust to be granted. The index is cached in
+   * globalStorage per interpreter and torch version, so later sessions only ask for the version.
+   */
+  private introspect(): TorchIndexLoader {
+    const loader = new TorchIndexLoader({
+      mayRun: () => !!this.interpreter && vscode.workspace.isTrusted && !this.isDisposed,
+      interpreter: () => this.interpreter!(vscode.window.activeTextEditor?.document.uri ?? vscode.workspace.workspaceFolders?.[0]?.uri),
+      introspect: (interpreter) =>
+        introspectTorch({
+          interpreter,
+          script: torchIndexScriptNear(vscode.Uri.joinPath(this.context.extensionUri, 'dist').fsPath),
+          cacheDir: this.context.globalStorageUri.fsPath,
+        }),
+      use: (index) => {
+        if (!this.isDisposed) this.useKnowledgeBase(knowledgeBaseWith(index));
+      },
+      log: (m) => this.logger.info(`hover: ${m}`),
+    });
+    this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => loader.allowed()));
+    this._register(vscode.workspace.onDidChangeConfiguration((e) => {
+      // Another interpreter: the next hover reads its torch (the shipped index until then).
+      if (e.affectsConfiguration('mlNotes.python.interpreter') || e.affectsConfiguration('python.defaultInterpreterPath')) loader.reset();
+    }));
+    return loader;
+  }
+
+  private useKnowledgeBase(kb: KnowledgeBase): void {
+    if (kb === this.kb) return;
+    this.kb = kb;
+    if (!this.parser) return;
+    this.engine?.dispose();
+    this.engine = new HoverEngine(this.parser, kb);
   }
 
   /** Whether the workspace's notes were indexed, are being indexed, or were not needed yet. */
@@ -133,6 +181,7 @@ class HoverFeature extends Disposable {
   private async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
     if (!this.engine || token.isCancellationRequested) return undefined;
     if (!vscode.workspace.getConfiguration('mlNotes').get<boolean>('hover.enabled', true)) return undefined;
+    this.torchIndex.request();
     try {
       const hit = this.engine.hoverAt(asHoverDocument(doc), pos.line, pos.character);
       if (!hit) return undefined;
@@ -204,7 +253,14 @@ class HoverFeature extends Disposable {
   }
 }
 
-/** Registers hovers, the note index, "Explain Symbol" and the knowledge-base search. */
-export function registerHover(context: vscode.ExtensionContext, logger: Logger): vscode.Disposable & { readonly noteIndexState: 'idle' | 'building' | 'ready' } {
-  return new HoverFeature(context, logger);
+/**
+ * Registers hovers, the note index, "Explain Symbol" and the knowledge-base search.
+ * `interpreter`: the Python snippets run with, whose torch generated hovers describe.
+ */
+export function registerHover(
+  context: vscode.ExtensionContext,
+  logger: Logger,
+  interpreter?: (resource?: vscode.Uri) => Promise<string>,
+): vscode.Disposable & { readonly noteIndexState: 'idle' | 'building' | 'ready' } {
+  return new HoverFeature(context, logger, interpreter);
 }

@@ -1,9 +1,14 @@
-"""Writes kb/index-torch.json: the public names of an installed PyTorch, each with its kind,
-signature and the first sentence of its docstring, introspected from the interpreter that runs
-this script (Debian's python3-torch here). Hovers use it for torch names that have no curated
-knowledge-base entry, labelled with the version it was read from; it is never edited by hand.
+"""The public names of an installed PyTorch, each with its kind, signature and the first sentence
+of its docstring, introspected from the interpreter that runs this script, as one JSON object on
+stdout. It is the one implementation behind both generated sources of torch hovers:
 
-    /usr/bin/python3 scripts/gen-torch-index.py > kb/index-torch.json
+- kb/index-torch.json, shipped, written from Debian's python3-torch 1.13 and never edited by hand:
+      /usr/bin/python3 -I src/core/kb/torch_index.py > kb/index-torch.json
+- the index read from the user's own interpreter (the exact installed version), which the
+  extension and the CLI run in the background and cache per interpreter and torch version.
+
+With --version it prints only {"torch": VERSION or null, "python": ...}, without importing torch
+(importing it takes seconds; the version is what the cache is keyed by).
 """
 import inspect
 import json
@@ -11,25 +16,24 @@ import re
 import sys
 import types
 
+if len(sys.argv) > 1 and sys.argv[1] == '--version':
+    out = {'torch': None, 'python': sys.version.split()[0], 'executable': sys.executable}
+    try:
+        import importlib.metadata
+        out['torch'] = importlib.metadata.version('torch').split('+')[0]
+    except Exception:
+        import importlib.util
+        if importlib.util.find_spec('torch') is not None:
+            out['torch'] = 'unknown'
+    print(json.dumps(out))
+    sys.exit(0)
+
+import importlib
+import warnings
+
+# Deprecation warnings printed while importing would go to stderr only, but keep them quiet.
+warnings.simplefilter('ignore')
 import torch
-import torch.nn
-import torch.nn.functional
-import torch.nn.init
-import torch.nn.utils
-import torch.optim
-import torch.optim.lr_scheduler
-import torch.utils.data
-import torch.cuda
-import torch.cuda.amp
-import torch.distributed
-import torch.autograd
-import torch.distributions
-import torch.linalg
-import torch.fft
-import torch.special
-import torch.backends.cudnn
-import torch.nn.parallel
-import torch.utils.checkpoint
 
 MODULES = [
     'torch', 'torch.nn', 'torch.nn.functional', 'torch.nn.init', 'torch.nn.utils', 'torch.optim',
@@ -37,6 +41,12 @@ MODULES = [
     'torch.autograd', 'torch.distributions', 'torch.linalg', 'torch.fft', 'torch.special',
     'torch.backends.cudnn', 'torch.nn.parallel', 'torch.utils.checkpoint', 'torch.utils',
 ]
+for _m in MODULES:
+    try:
+        importlib.import_module(_m)
+    except Exception:
+        pass  # not in this torch version (or its import fails here): its names are left out
+MODULES = [m for m in MODULES if m in sys.modules]
 # Classes whose members hovers look up on inferred values; the key is the public name used.
 MEMBER_CLASSES = {
     'torch.Tensor': torch.Tensor,
@@ -45,8 +55,8 @@ MEMBER_CLASSES = {
     'torch.optim.lr_scheduler.LRScheduler': getattr(torch.optim.lr_scheduler, 'LRScheduler', None) or torch.optim.lr_scheduler._LRScheduler,
     'torch.utils.data.DataLoader': torch.utils.data.DataLoader,
     'torch.utils.data.Dataset': torch.utils.data.Dataset,
-    'torch.cuda.amp.GradScaler': torch.cuda.amp.GradScaler,
-    'torch.distributions.Distribution': torch.distributions.Distribution,
+    'torch.cuda.amp.GradScaler': getattr(getattr(torch.cuda, 'amp', None), 'GradScaler', None),
+    'torch.distributions.Distribution': getattr(getattr(torch, 'distributions', None), 'Distribution', None),
     'torch.nn.Sequential': torch.nn.Sequential,
     'torch.nn.ModuleList': torch.nn.ModuleList,
     'torch.nn.ModuleDict': torch.nn.ModuleDict,
@@ -59,7 +69,7 @@ BASES = [
     ('torch.optim.Optimizer', torch.optim.Optimizer),
     ('torch.utils.data.DataLoader', torch.utils.data.DataLoader),
     ('torch.utils.data.Dataset', torch.utils.data.Dataset),
-    ('torch.distributions.Distribution', torch.distributions.Distribution),
+    ('torch.distributions.Distribution', MEMBER_CLASSES['torch.distributions.Distribution']),
     ('torch.Tensor', torch.Tensor),
 ]
 
@@ -229,7 +239,7 @@ for cname, cls in MEMBER_CLASSES.items():
 
 # One entry a line: a regenerated index reads well in a diff.
 out = sys.stdout
-head = {'generatedBy': 'scripts/gen-torch-index.py', 'package': 'torch', 'version': torch.__version__.split('+')[0]}
+head = {'generatedBy': 'src/core/kb/torch_index.py', 'package': 'torch', 'version': torch.__version__.split('+')[0]}
 out.write('{' + json.dumps(head, ensure_ascii=False)[1:-1] + ',"entries":{\n')
 names = sorted(entries)
 for i, k in enumerate(names):
