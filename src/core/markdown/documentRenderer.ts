@@ -1,11 +1,12 @@
 import MarkdownIt = require('markdown-it');
 import hljs from 'highlight.js/lib/common';
-import { splitChunks, referenceDefinitionLines, scanLabels, type Chunk } from './chunker';
+import { frontMatterRange, splitChunks, referenceDefinitionLines, scanFootnotes, scanHeadings, scanLabels, type Chunk, type ScannedFootnotes } from './chunker';
 import { anchorsFor, mathPlugin, type MathEnv, type MathSink } from './mathPlugin';
 import { DEFAULT_LIMITS, KatexEngine, definesMacros, labelsIn, refsIn, refText, type KatexLimits, type LabelNumbers, type MacroTable } from './katexEngine';
-import { sanitize } from './sanitize';
+import { safeResolve, sanitizerFor } from './sanitize';
 import { escapeHtml, hashString } from './html';
 import { headingSlug } from './slug';
+import { footnoteListHtml, frontMatterHtml, hasTocMarker, noteSyntaxPlugin, uniqueId, type HeadingInfo, type NoteEnv } from './noteSyntax';
 import { parseInfo, snippetDomKey } from '../snippets/snippets';
 
 type References = NonNullable<MarkdownIt.Env['references']>;
@@ -18,6 +19,11 @@ export interface RenderOptions {
   readonly limits: KatexLimits;
   /** Maps a relative image/resource path to a URL the viewer can load; undefined keeps it. */
   readonly resolveResource?: (href: string) => string | undefined;
+  /**
+   * Render the note as one chunk: the reference the chunked render must equal (tests), and a
+   * plain whole-document render where incremental updates don't matter.
+   */
+  readonly wholeDocument?: boolean;
 }
 
 export const DEFAULT_RENDER_OPTIONS: RenderOptions = { html: 'sanitize', macros: {}, limits: DEFAULT_LIMITS };
@@ -71,6 +77,8 @@ interface ChunkEntry {
   /** Labels the chunk defines or references, with the numbers it was rendered with. */
   readonly labelSig: string;
   readonly labelNames: readonly string[];
+  /** Footnote definitions in the chunk, rendered (label → HTML), for the list at the end. */
+  readonly footnotes?: ReadonlyArray<readonly [string, string]>;
   gen: number;
 }
 
@@ -97,6 +105,7 @@ export class DocumentRenderer {
   private readonly formulaCache = new Map<string, FormulaEntry>();
   private readonly macroSnapshots = new Map<string, MacroTable>();
   private readonly baseMacroKey: string;
+  private readonly clean: (html: string) => string;
   private gen = 0;
 
   constructor(readonly options: RenderOptions = DEFAULT_RENDER_OPTIONS) {
@@ -106,14 +115,13 @@ export class DocumentRenderer {
       linkify: true,
       typographer: false,
       highlight: (code, lang) => highlight(code, lang),
-    }).use(mathPlugin, { lineAttributes: true, engine: this.engine });
+    })
+      .use(mathPlugin, { lineAttributes: true, engine: this.engine })
+      .use(noteSyntaxPlugin, { collectFootnotes: true });
     this.installResourceRules();
     this.installRunnableFences();
-    // GitHub-style ids on headings so `#anchor` links between notes land.
-    this.md.core.ruler.push('mln_heading_ids', (state) => {
-      const t = state.tokens;
-      for (let i = 0; i < t.length; i++) if (t[i]!.type === 'heading_open' && t[i + 1]) t[i]!.attrSet('id', headingSlug(t[i + 1]!.content));
-    });
+    const resolve = options.resolveResource;
+    this.clean = sanitizerFor({ resolveResource: resolve ? (href) => resolve(href) : undefined });
     this.baseMacroKey = 'm' + hashString(JSON.stringify(options.macros)).toString(36);
     this.macroSnapshots.set(this.baseMacroKey, { ...options.macros });
   }
@@ -143,11 +151,13 @@ export class DocumentRenderer {
 
   private *renderSteps(text: string): Generator<void, RenderedDocument, void> {
     const gen = ++this.gen;
-    const chunks = splitChunks(text.replace(/\r\n?/g, '\n'));
+    text = text.replace(/\r\n?/g, '\n');
+    const chunks = this.options.wholeDocument ? [{ startLine: 0, lineCount: text.split('\n').length, text }] : splitChunks(text);
     const refLines = referenceDefinitionLines(text);
     const refsKey = refLines.length ? 'r' + hashString(refLines.join('\n')).toString(36) : '';
     const references = refLines.length ? this.parseReferences(refLines) : undefined;
     const labels = numberLabels(scanLabels(text));
+    const context = new DocumentContext(text);
 
     const out: RenderedChunk[] = [];
     const diagnostics: MathDiagnostic[] = [];
@@ -155,13 +165,15 @@ export class DocumentRenderer {
     const seen = new Map<string, number>();
     let macroKey = this.baseMacroKey;
 
+    const footnotes = new Map<string, string>();
     for (const chunk of chunks) {
-      const cacheKey = chunk.text + '\u0000' + macroKey + refsKey;
+      const note = context.next(chunk);
+      const cacheKey = chunk.text + '\u0000' + macroKey + refsKey + note.signature;
       let entry = this.chunkCache.get(cacheKey);
       if (entry && entry.labelSig !== labelSignature(entry.labelNames, labels)) entry = undefined;
       if (!entry) {
         const macros = { ...this.snapshot(macroKey) };
-        entry = this.renderChunk(chunk, macros, labels, references, macroKey);
+        entry = this.renderChunk(chunk, macros, labels, references, macroKey, note.env);
         this.chunkCache.set(cacheKey, entry);
         stats.chunksRendered++;
         if (entry.defs.length) this.rememberSnapshot(nextMacroKey(macroKey, entry.defs), macros);
@@ -177,15 +189,19 @@ export class DocumentRenderer {
       seen.set(base, n + 1);
       out.push({ key: n ? `${base}.${n}` : base, startLine: chunk.startLine, lineCount: chunk.lineCount, html: entry.html });
       for (const e of entry.errors) diagnostics.push({ ...e, line: e.line + chunk.startLine });
+      for (const [label, html] of entry.footnotes ?? []) footnotes.set(label, html);
       stats.formulas += entry.formulas;
       stats.katexErrors += entry.errors.length;
       yield;
     }
+    // Footnotes are listed once, at the end of the note, as markdown-it-footnote does.
+    const list = footnoteListHtml(context.footnoteItems(footnotes));
+    if (list) out.push({ key: 'fn' + hashString(list).toString(36), startLine: context.lineCount, lineCount: 0, html: list });
     this.evict(gen);
     return { chunks: out, diagnostics, stats };
   }
 
-  private renderChunk(chunk: Chunk, macros: MacroTable, labels: LabelNumbers, references: References | undefined, macroKey: string): ChunkEntry {
+  private renderChunk(chunk: Chunk, macros: MacroTable, labels: LabelNumbers, references: References | undefined, macroKey: string, note: NoteEnv): ChunkEntry {
     const errors: MathDiagnostic[] = [];
     const defs: string[] = [];
     const labelNames = new Set<string>();
@@ -195,8 +211,11 @@ export class DocumentRenderer {
     // the key that includes it.
     let formulaKey = macroKey;
 
+    const env: MathEnv & NoteEnv & MarkdownIt.Env = { ...note };
     const sink: MathSink = {
       math: (tex, display, line) => {
+        // The table of contents repeats heading formulas: drawn again, counted once.
+        if (env.mlnInToc) return this.renderFormula(tex, display, macros, labels, formulaKey, []).html;
         formulas++;
         for (const l of labelsIn(tex)) labelNames.add(l);
         for (const l of refsIn(tex)) labelNames.add(l);
@@ -213,17 +232,34 @@ export class DocumentRenderer {
         return refText(kind, label, labels);
       },
     };
-    const env: MathEnv & MarkdownIt.Env = { mlnSink: sink };
+    env.mlnSink = sink;
     if (references) env.references = { ...references };
-    const tokens = this.md.parse(chunk.text, env);
-    if (this.options.html === 'sanitize' && hasRawHtml(tokens)) placeholders = [];
-    let html = this.md.renderer.render(tokens, this.md.options, env);
-    if (placeholders) {
-      const ph = placeholders;
-      html = sanitize(html).replace(/<mln-math data-i="(\d+)"><\/mln-math>/g, (_m, i: string) => ph[Number(i)] ?? '');
+    let text = chunk.text;
+    let front = '';
+    const fm = chunk.startLine === 0 ? frontMatterRange(text.split('\n', 2000)) : undefined;
+    if (fm) {
+      // Front matter is metadata, not a heading: a small table, and blank lines in its place so
+      // the lines after it keep their numbers.
+      const lines = text.split('\n');
+      front = frontMatterHtml(lines.slice(1, fm[1]).join('\n'));
+      text = lines.map((l, i) => (i <= fm[1] ? '' : l)).join('\n');
+    }
+    // Every chunk goes through the sanitizer (plugins' markup too), with math as placeholders.
+    placeholders = [];
+    const ph = placeholders;
+    const finish = (html: string): string => this.clean(html).replace(/<mln-math data-i="(\d+)"><\/mln-math>/g, (_m, i: string) => ph[Number(i)] ?? '');
+    const tokens = this.md.parse(text, env);
+    const html = front + finish(this.md.renderer.render(tokens, this.md.options, env));
+    let footnotes: Array<readonly [string, string]> | undefined;
+    if (env.mlnFootnoteDefs?.size) {
+      footnotes = [];
+      for (const [label, body] of env.mlnFootnoteDefs) {
+        // The list sits at the end of the note, far from these lines: no scroll-sync lines.
+        footnotes.push([label, finish(this.md.renderer.render(body, this.md.options, env)).replace(/ data-line="\d+"/g, '')]);
+      }
     }
     const names = [...labelNames];
-    return { html, errors, formulas, defs, labelNames: names, labelSig: labelSignature(names, labels), gen: this.gen };
+    return { html, errors, formulas, defs, labelNames: names, labelSig: labelSignature(names, labels), footnotes, gen: this.gen };
   }
 
   private renderFormula(tex: string, display: boolean, macros: MacroTable, labels: LabelNumbers, macroKey: string, defs: string[]): FormulaEntry {
@@ -294,7 +330,8 @@ export class DocumentRenderer {
     this.md.renderer.rules.image = (tokens, idx, opts, env, slf) => {
       const tok = tokens[idx]!;
       const src = tok.attrGet('src');
-      const resolved = typeof src === 'string' ? this.options.resolveResource?.(src) : undefined;
+      const resolve = this.options.resolveResource;
+      const resolved = typeof src === 'string' && resolve ? safeResolve(resolve, src) : undefined;
       if (resolved && typeof src === 'string') {
         tok.attrSet('data-src', src);
         tok.attrSet('src', resolved);
@@ -319,12 +356,83 @@ function labelSignature(names: readonly string[], labels: LabelNumbers): string 
   return names.map((n) => `${n}=${labels.get(n) ?? '?'}`).join(',');
 }
 
-function hasRawHtml(tokens: readonly MarkdownIt.Token[]): boolean {
-  for (const t of tokens) {
-    if (t.type === 'html_block' || t.type === 'html_inline') return true;
-    if (t.children && hasRawHtml(t.children)) return true;
+/**
+ * What a chunk needs to know about the rest of the note (heading ids taken before it, the
+ * headings for `[TOC]`, footnote numbers), walked in chunk order. `signature` is part of the
+ * chunk's cache key and is empty for chunks that depend on none of it.
+ */
+class DocumentContext {
+  readonly lineCount: number;
+  private readonly headings: Array<HeadingInfo & { line: number }> = [];
+  private readonly tocKey: string;
+  private readonly footnotes: ScannedFootnotes;
+  private readonly numbers = new Map<string, number>();
+  private readonly refsBefore = new Map<string, number>();
+  private readonly totalRefs = new Map<string, number>();
+  private readonly definedKey: string;
+  private hi = 0;
+  private fi = 0;
+  private readonly slugCounts = new Map<string, number>();
+
+  constructor(text: string) {
+    this.lineCount = text.split('\n').length;
+    const taken = new Map<string, number>();
+    for (const h of scanHeadings(text)) this.headings.push({ ...h, id: uniqueId(headingSlug(h.text), taken) });
+    this.tocKey = this.headings.length ? 't' + hashString(JSON.stringify(this.headings.map((h) => [h.level, h.text]))).toString(36) : 't';
+    this.footnotes = scanFootnotes(text);
+    for (const r of this.footnotes.refs) {
+      if (!this.numbers.has(r.label)) this.numbers.set(r.label, this.numbers.size + 1);
+      this.totalRefs.set(r.label, (this.totalRefs.get(r.label) ?? 0) + 1);
+    }
+    this.definedKey = this.footnotes.defined.size ? hashString([...this.footnotes.defined].sort().join('\u0000')).toString(36) : '';
   }
-  return false;
+
+  /** The env and cache-key part for the next chunk (chunks must come in document order). */
+  next(chunk: Chunk): { env: NoteEnv; signature: string } {
+    const end = chunk.startLine + chunk.lineCount;
+    const env: NoteEnv = {};
+    let signature = '';
+    // Headings in this chunk whose slug an earlier heading already took.
+    let before: Map<string, number> | undefined;
+    for (; this.hi < this.headings.length && this.headings[this.hi]!.line < end; this.hi++) {
+      const slug = headingSlug(this.headings[this.hi]!.text);
+      const n = this.slugCounts.get(slug) ?? 0;
+      if (n > 0 && !before?.has(slug)) (before ??= new Map()).set(slug, n);
+      this.slugCounts.set(slug, n + 1);
+    }
+    if (before) {
+      env.mlnHeadingIdsBefore = before;
+      signature += '#' + [...before].join(',');
+    }
+    if (hasTocMarker(chunk.text)) {
+      env.mlnHeadings = this.headings;
+      signature += this.tocKey;
+    }
+    if (this.footnotes.defined.size && chunk.text.includes('[^')) {
+      const refs = new Map<string, number>();
+      for (; this.fi < this.footnotes.refs.length && this.footnotes.refs[this.fi]!.line < end; this.fi++) {
+        const label = this.footnotes.refs[this.fi]!.label;
+        if (!refs.has(label)) refs.set(label, this.refsBefore.get(label) ?? 0);
+        this.refsBefore.set(label, (this.refsBefore.get(label) ?? 0) + 1);
+      }
+      const nums = new Map([...refs.keys()].map((l) => [l, this.numbers.get(l)!]));
+      env.mlnFootnoteNumbers = nums;
+      env.mlnFootnoteRefsBefore = refs;
+      (env as MarkdownIt.Env)['footnotes'] = { refs: Object.fromEntries([...this.footnotes.defined].map((l) => [':' + l, -1])) };
+      signature += 'f' + this.definedKey + JSON.stringify([...refs].map(([l, b]) => [l, nums.get(l), b]));
+    }
+    return { env, signature };
+  }
+
+  /** The footnote list's items: referenced footnotes whose definition was rendered. */
+  footnoteItems(defs: ReadonlyMap<string, string>): Array<{ n: number; html: string; refs: number }> {
+    const items: Array<{ n: number; html: string; refs: number }> = [];
+    for (const [label, n] of this.numbers) {
+      const html = defs.get(label);
+      if (html !== undefined) items.push({ n, html, refs: this.totalRefs.get(label) ?? 1 });
+    }
+    return items;
+  }
 }
 
 function highlight(code: string, lang: string): string {
