@@ -61,6 +61,7 @@ export function splitChunks(text: string): Chunk[] {
   let openContainers = 0;
   let holdUntil = frontMatterRange(lines)?.[1] ?? -1; // no boundary up to this line
   let nextDollars: Int32Array | undefined;
+  let dollarsClose = -1; // the line that closes the last `$$` block opened
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (fence !== undefined) {
@@ -99,9 +100,10 @@ export function splitChunks(text: string): Chunk[] {
     }
     // A math block that may hold blank lines: no boundary before the line that closes it.
     const trimmed = line.trimStart();
-    if (trimmed.startsWith('$$') && !trimmed.slice(2).includes('$$')) {
+    if (trimmed.startsWith('$$') && !trimmed.slice(2).includes('$$') && i !== dollarsClose) {
       nextDollars ??= nextLineWith(lines, (l) => l.includes('$$'));
-      holdUntil = Math.max(holdUntil, nextDollars[i + 1]!);
+      dollarsClose = nextDollars[i + 1]!;
+      holdUntil = Math.max(holdUntil, dollarsClose);
     } else if (trimmed.startsWith('\\begin{')) {
       const env = /^\\begin\{([^{}]+)\}/.exec(trimmed)?.[1];
       if (env && !trimmed.includes(`\\end{${env}}`)) holdUntil = Math.max(holdUntil, findLine(lines, i + 1, `\\end{${env}}`));

@@ -394,10 +394,12 @@ class DocumentContext {
     let signature = '';
     // Headings in this chunk whose slug an earlier heading already took.
     let before: Map<string, number> | undefined;
+    const inChunk = new Set<string>();
     for (; this.hi < this.headings.length && this.headings[this.hi]!.line < end; this.hi++) {
       const slug = headingSlug(this.headings[this.hi]!.text);
       const n = this.slugCounts.get(slug) ?? 0;
-      if (n > 0 && !before?.has(slug)) (before ??= new Map()).set(slug, n);
+      if (n > 0 && !inChunk.has(slug)) (before ??= new Map()).set(slug, n);
+      inChunk.add(slug);
       this.slugCounts.set(slug, n + 1);
     }
     if (before) {

@@ -322,6 +322,9 @@ function installRenderers(md: MarkdownIt.MarkdownIt): void {
     let out = `<nav class="mln-toc"${lineAttr}>\n<ul>\n`;
     let depth = 0;
     env.mlnInToc = true;
+    // Heading text is parsed again here; without footnotes in its env, markdown-it-footnote's
+    // tail rule (which runs on every parse) does not append the footnote list to each entry.
+    const inlineEnv = { ...env, footnotes: undefined };
     try {
       for (const h of headings) {
         const level = h.level - min;
@@ -333,7 +336,7 @@ function installRenderers(md: MarkdownIt.MarkdownIt): void {
           out += '</ul>\n';
           depth--;
         }
-        out += `<li><a href="#${escapeHtml(encodeURIComponent(h.id))}">${md.renderInline(h.text, rawEnv)}</a></li>\n`;
+        out += `<li><a href="#${escapeHtml(encodeURIComponent(h.id))}">${md.renderInline(h.text, inlineEnv)}</a></li>\n`;
       }
     } finally {
       env.mlnInToc = false;
