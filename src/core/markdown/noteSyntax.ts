@@ -43,6 +43,8 @@ export interface NoteSyntaxOptions {
    * footnote's list at the end of each parse.
    */
   readonly collectFootnotes?: boolean;
+  /** Give headings GitHub-style unique ids (off where the host has its own, as VS Code's preview). */
+  readonly headingIds?: boolean;
 }
 
 /**
@@ -61,7 +63,11 @@ export function noteSyntaxPlugin(md: MarkdownIt.MarkdownIt, options: NoteSyntaxO
   installFootnoteNumbers(md, options);
   md.core.ruler.after('block', 'mln_callouts', calloutRule);
   md.core.ruler.after('block', 'mln_toc', tocRule);
-  md.core.ruler.push('mln_heading_ids', headingIdRule);
+  if (options.headingIds !== false) md.core.ruler.push('mln_heading_ids', headingIdRule);
+  else md.core.ruler.push('mln_toc_headings', (state) => {
+    const env = state.env as NoteEnv;
+    if (!env.mlnHeadings && state.tokens.some((x) => x.type === 'mln_toc')) env.mlnHeadings = headingsOf(state.tokens);
+  });
   md.core.ruler.push('mln_nobr_punct', punctuationRule);
   installRenderers(md);
 }
