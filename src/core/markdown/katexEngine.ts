@@ -97,7 +97,7 @@ export class KatexEngine {
         displayMode: display,
         throwOnError: true,
         strict: 'ignore',
-        output: 'html',
+        output: 'htmlAndMathml',
         globalGroup: true,
         macros: macros as Record<string, string | object>,
         maxExpand: this.limits.maxExpand,
