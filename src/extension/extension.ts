@@ -58,6 +58,8 @@ function registerPreview(context: vscode.ExtensionContext, renders: RenderServic
     manager,
     vscode.commands.registerCommand('mlNotes.openPreviewToSide', (uri?: vscode.Uri) => manager.open(true, uri instanceof vscode.Uri ? uri : undefined)),
     vscode.commands.registerCommand('mlNotes.openPreview', (uri?: vscode.Uri) => manager.open(false, uri instanceof vscode.Uri ? uri : undefined)),
+    // Its own title in the Explorer, where VS Code's preview also says "Open Preview".
+    vscode.commands.registerCommand('mlNotes.openPreviewFromExplorer', (uri?: vscode.Uri) => manager.open(false, uri instanceof vscode.Uri ? uri : undefined)),
   );
 }
 
