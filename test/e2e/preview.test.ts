@@ -490,7 +490,9 @@ test('a preview reopened after another was closed shows its images; Open Preview
     };
     // VS Code's own preview is "Open Preview" there; ours says whose it is.
     await row.click({ button: 'right' });
-    await vs.page.locator('.context-view .action-item .action-label', { hasText: /^Open ML Notes Preview$/ }).first().click();
+    // VS Code's menus act on keyboard or mouse-up after their own mouse-down: hover, then Enter.
+    await vs.page.locator('.context-view .action-item .action-label', { hasText: /^Open ML Notes Preview$/ }).first().hover();
+    await vs.page.keyboard.press('Enter');
     assert.ok(await ours(20_000), 'the ML Notes preview of unopened.md opened from the Explorer');
     await vs.screenshot('preview-reopen');
   });
