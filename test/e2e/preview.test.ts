@@ -456,7 +456,8 @@ test('front matter, a callout with math, <details>, mermaid and a raw <img> rend
 test('a preview reopened after another was closed shows its images; Open Preview from the Explorer opens a note no editor has', T, async () => {
   const note = ['# 图片', '', '![小图](img/dot.png)', '', '正文。', ''].join('\n');
   const other = ['# 另一篇', '', '<img src="img/dot.png">', ''].join('\n');
-  await withVSCode({ name: 'preview-reopen', files: { 'pics.md': note, 'unopened.md': other } }, async (vs) => {
+  const second = ['# 第二篇', '', '![又一张](img/dot.png)', '', '第二篇正文。', ''].join('\n');
+  await withVSCode({ name: 'preview-reopen', files: { 'pics.md': note, 'pics2.md': second, 'unopened.md': other } }, async (vs) => {
     fs.mkdirSync(path.join(vs.workspace, 'img'), { recursive: true });
     fs.writeFileSync(path.join(vs.workspace, 'img', 'dot.png'), PNG_2X2);
     const imageLoaded = () => vs.evalInWebview<boolean>(`(() => { const i = document.querySelector('#mln-root img'); return !!i && i.complete && i.naturalWidth === 2; })()`);
@@ -466,9 +467,11 @@ test('a preview reopened after another was closed shows its images; Open Preview
     await vs.page.locator('.tabs-container .tab', { hasText: 'Preview' }).first().click();
     await vs.runCommand('View: Close Editor');
     await waitFor('the preview is gone', async () => (await vs.page.locator('iframe.webview.ready').count()) === 0, 15_000);
-    await openPreview(vs, 'pics.md');
+    // Another note with images, rendered for the first time: its image URLs come from the new
+    // webview (the closed one's can no longer be asked, which left this preview blank).
+    await openPreview(vs, 'pics2.md');
     await waitFor('image in the reopened preview', imageLoaded, 20_000);
-    assert.match(await vs.evalInWebview<string>(`document.getElementById('mln-root').textContent`), /正文/);
+    assert.match(await vs.evalInWebview<string>(`document.getElementById('mln-root').textContent`), /第二篇正文/);
 
     // Explorer → right-click a note that no editor has open → "Open Preview".
     await vs.runCommand('View: Show Explorer');
