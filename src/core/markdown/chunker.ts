@@ -1,3 +1,5 @@
+import { blockMathCloses, blockMathOpen } from './mathSyntax';
+
 /**
  * Splits a note into top-level chunks that markdown-it renders the same way alone as in the
  * whole document, so an edit re-renders only the chunk it touches.
@@ -21,16 +23,31 @@ export interface Chunk {
 
 const FENCE_OPEN = /^\s*(`{3,}|~{3,})/;
 const LIST_ITEM = /^(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)/;
+const COMMENT_END = /-->/;
+/**
+ * `<!--` left open inside raw HTML goes to the page as is, and the browser hides everything
+ * after it up to a `-->` in raw HTML, which only a whole parse can place: keep the rest of the
+ * note in one chunk. (A comment that starts its own block ends at its own `-->`, and one in
+ * prose is text unless closed in the same paragraph; neither needs this.)
+ */
+function opensComment(line: string): boolean {
+  const i = line.lastIndexOf('<!--');
+  return i >= 0 && !line.includes('-->', i + 4);
+}
 /** CommonMark HTML blocks of kinds 1-5, which end at a marker rather than at a blank line. */
 const HTML_RAW_BLOCKS: ReadonlyArray<readonly [RegExp, RegExp]> = [
   [/^ {0,3}<(?:pre|script|style|textarea)(?=[\s>]|$)/i, /<\/(?:pre|script|style|textarea)>/i],
-  [/^ {0,3}<!--/, /-->/],
+  [/^ {0,3}<!--/, COMMENT_END],
   [/^ {0,3}<\?/, /\?>/],
   [/^ {0,3}<![A-Za-z]/, />/],
   [/^ {0,3}<!\[CDATA\[/, /\]\]>/],
 ];
+/** CommonMark HTML blocks of kind 6 (block-level tags; they may interrupt a paragraph). */
+const HTML_BLOCK_TAG = /^ {0,3}<\/?(?:address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]|head|header|hr|html|iframe|legend|li|link|main|menu|menuitem|nav|noframes|ol|optgroup|option|p|param|search|section|summary|table|tbody|td|tfoot|th|thead|title|tr|track|ul)(?=[\s/>]|$)/i;
+/** Kind 7: any other complete tag alone on its line (it cannot interrupt a paragraph). */
+const HTML_LONE_TAG = /^ {0,3}(?:<[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z_:][\w.:-]*(?:\s*=\s*(?:[^\s"'=<>`]+|'[^']*'|"[^"]*"))?)*\s*\/?>|<\/[A-Za-z][A-Za-z0-9-]*\s*>)\s*$/;
 /** Container elements notes open in one paragraph and close several paragraphs later. */
-const CONTAINER_TAG = /<(\/?)(details|div|center|section|figure|table|blockquote|article|aside|dl|ul|ol)(?=[\s>/]|$)([^>]*)>?/gi;
+const CONTAINER_TAG = /<(\/?)(details|div|center|section|figure|table|blockquote|article|aside|dl|ul|ol|pre)(?=[\s>/]|$)([^>]*)>?/gi;
 
 /** `[start, end]` line range of YAML front matter at the top of the text, if any. */
 export function frontMatterRange(lines: readonly string[]): [number, number] | undefined {
@@ -42,50 +59,82 @@ export function frontMatterRange(lines: readonly string[]): [number, number] | u
   return undefined;
 }
 
-/** For each line, the index of the next line at or after it that contains `needle` (or -1). */
-function nextLineWith(lines: readonly string[], test: (line: string) => boolean): Int32Array {
-  const next = new Int32Array(lines.length + 1).fill(-1);
-  for (let i = lines.length - 1; i >= 0; i--) next[i] = test(lines[i]!) ? i : next[i + 1]!;
-  return next;
+export function splitChunks(text: string): Chunk[] {
+  return walk(text.split('\n')).chunks;
 }
 
-export function splitChunks(text: string): Chunk[] {
-  const lines = text.split('\n');
+/**
+ * Whether each line is Markdown a block can start on (not inside front matter, fenced code, raw
+ * HTML or a formula), as the chunker sees the note: the scans below use it so that a footnote
+ * definition or heading the chunker treats as code is code for them too.
+ */
+function markdownLines(lines: readonly string[]): Uint8Array {
+  return walk(lines).markdown;
+}
+
+function walk(lines: readonly string[]): { chunks: Chunk[]; markdown: Uint8Array } {
+  const markdown = new Uint8Array(lines.length);
   const chunks: Chunk[] = [];
   let start = 0;
   let fence: string | undefined; // the opening run while inside a fenced block
   let prevBlank = false;
-  let inList = false; // the last unindented non-blank line was a list item
+  let inList = false; // the last unindented non-blank line belongs to a list item
   let rawEnd: RegExp | undefined; // inside an HTML block of kinds 1-5
+  let htmlBlock = false; // inside an HTML block of kinds 6-7 (raw until a blank line)
   const depth = new Map<string, number>(); // open container elements
   let openContainers = 0;
   let holdUntil = frontMatterRange(lines)?.[1] ?? -1; // no boundary up to this line
-  let nextDollars: Int32Array | undefined;
-  let dollarsClose = -1; // the line that closes the last `$$` block opened
-  for (let i = 0; i < lines.length; i++) {
+  let mathUntil = -1; // inside a math block up to (and with) this line
+  let paragraph = false; // the previous line was paragraph text (an HTML tag of kind 7 cannot interrupt it)
+  for (let i = holdUntil + 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (fence !== undefined) {
       const m = FENCE_OPEN.exec(line);
       if (m && m[1]![0] === fence[0] && m[1]!.length >= fence.length && line.trim() === m[1]) fence = undefined;
       prevBlank = false;
-      continue;
-    }
-    if (rawEnd) {
-      if (rawEnd.test(line)) rawEnd = undefined;
-      prevBlank = false;
+      paragraph = false;
       continue;
     }
     const blank = line.trim() === '';
+    if (i <= mathUntil) {
+      // TeX, not Markdown: no fence or HTML starts here.
+      prevBlank = blank;
+      paragraph = false;
+      continue;
+    }
+    if (rawEnd) {
+      if (rawEnd !== COMMENT_END && opensComment(line)) holdUntil = lines.length;
+      if (line.includes('<')) openContainers = countContainers(line, depth, openContainers);
+      if (rawEnd.test(line)) rawEnd = undefined;
+      prevBlank = false;
+      paragraph = false;
+      continue;
+    }
+    if (htmlBlock) {
+      if (!blank) {
+        if (opensComment(line)) holdUntil = lines.length;
+        if (line.includes('<')) openContainers = countContainers(line, depth, openContainers);
+        prevBlank = false;
+        paragraph = false;
+        continue;
+      }
+      htmlBlock = false;
+    }
+    markdown[i] = 1;
     const listItem = LIST_ITEM.test(line);
     if (!blank && prevBlank && i > start && i > holdUntil && openContainers === 0 && !/^[ \t]/.test(line) && !(listItem && inList)) {
       chunks.push(makeChunk(lines, start, i));
       start = i;
     }
-    if (!blank && !/^[ \t]/.test(line)) inList = listItem;
+    // A lazy continuation line (right after an item, no blank between) is still in the list.
+    if (!blank && !/^[ \t]/.test(line)) inList = listItem || (inList && !prevBlank);
+    const canInterrupt = !paragraph;
     prevBlank = blank;
+    paragraph = !blank && !/^ {0,3}(?:#{1,6}(?:[ \t]|$)|(?:[-*_][ \t]*){3,}$)/.test(line);
     const m = FENCE_OPEN.exec(line);
     if (m) {
       fence = m[1]!;
+      paragraph = false;
       continue;
     }
     if (line.includes('<')) {
@@ -96,27 +145,59 @@ export function splitChunks(text: string): Chunk[] {
           break;
         }
       }
-      if (!rawEnd) openContainers = countContainers(line, depth, openContainers);
+      if (!rawEnd && (HTML_BLOCK_TAG.test(line) || (canInterrupt && HTML_LONE_TAG.test(line)))) htmlBlock = true;
+      if (rawEnd || htmlBlock) paragraph = false;
+      if ((htmlBlock || (rawEnd && rawEnd !== COMMENT_END)) && opensComment(line)) holdUntil = lines.length;
+      openContainers = countContainers(line, depth, openContainers);
+      if (rawEnd || htmlBlock) continue;
     }
-    // A math block that may hold blank lines: no boundary before the line that closes it.
-    const trimmed = line.trimStart();
-    if (trimmed.startsWith('$$') && !trimmed.slice(2).includes('$$') && i !== dollarsClose) {
-      nextDollars ??= nextLineWith(lines, (l) => l.includes('$$'));
-      dollarsClose = nextDollars[i + 1]!;
-      holdUntil = Math.max(holdUntil, dollarsClose);
-    } else if (trimmed.startsWith('\\begin{')) {
-      const env = /^\\begin\{([^{}]+)\}/.exec(trimmed)?.[1];
-      if (env && !trimmed.includes(`\\end{${env}}`)) holdUntil = Math.max(holdUntil, findLine(lines, i + 1, `\\end{${env}}`));
+    // A math block: its lines are TeX (a ``` or <div> in them starts nothing), and no boundary
+    // falls inside it.
+    if (!/^ {4}|^\t/.test(line)) {
+      const close = mathBlockEnd(lines, i);
+      if (close > i) {
+        mathUntil = close;
+        holdUntil = Math.max(holdUntil, close);
+        paragraph = false;
+      }
     }
   }
   chunks.push(makeChunk(lines, start, lines.length));
-  return chunks;
+  return { chunks, markdown };
 }
 
-/** First line at or after `from` containing `needle`, scanning at most 2 000 lines; -1 if none. */
-function findLine(lines: readonly string[], from: number, needle: string): number {
-  for (let i = from; i < lines.length && i < from + 2000; i++) if (lines[i]!.includes(needle)) return i;
+/**
+ * The closing line of a block formula opened on line `i`, or -1. WARNING: mirrors the extent the
+ * math plugin's block rule gives a formula (`mathBlockRule`: closed before any blank line, an
+ * unclosed block is not math); change both together.
+ */
+function mathBlockEnd(lines: readonly string[], i: number): number {
+  const first = lines[i]!;
+  const open = blockMathOpen(first);
+  if (!open) return -1;
+  if (open.kind !== 'env') {
+    const rest = first.trimStart().slice(2);
+    if (blockMathCloses(open, rest) >= 0 || rest.includes(open.kind === '$$' ? '$$' : '\\]')) return -1;
+  } else if (envDepth(open.env!, first) <= 0 && blockMathCloses(open, first) >= 0) {
+    return -1;
+  }
+  let depth = open.kind === 'env' ? envDepth(open.env!, first) : 0;
+  for (let k = i + 1; k < lines.length; k++) {
+    const text = lines[k]!;
+    if (text.trim() === '') return -1;
+    if (open.kind === 'env') {
+      const d = envDepth(open.env!, text);
+      depth += d;
+      if (depth <= 0 && d <= 0 && blockMathCloses(open, text.trimStart()) >= 0) return k;
+    } else if (blockMathCloses(open, text.trimStart()) >= 0) {
+      return k;
+    }
+  }
   return -1;
+}
+
+function envDepth(env: string, text: string): number {
+  return text.split(`\\begin{${env}}`).length - text.split(`\\end{${env}}`).length;
 }
 
 function countContainers(line: string, depth: Map<string, number>, open: number): number {
@@ -138,7 +219,7 @@ function countContainers(line: string, depth: Map<string, number>, open: number)
   return open;
 }
 
-function makeChunk(lines: string[], from: number, to: number): Chunk {
+function makeChunk(lines: readonly string[], from: number, to: number): Chunk {
   return { startLine: from, lineCount: to - from, text: lines.slice(from, to).join('\n') };
 }
 
@@ -207,15 +288,14 @@ const ATX_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
 export function scanHeadings(text: string): ScannedHeading[] {
   if (!text.includes('#')) return [];
   const out: ScannedHeading[] = [];
-  const skip = frontMatterRange(text.split('\n', 2000))?.[1] ?? -1;
-  let line = 0;
-  forEachLine(text, (l, fence) => {
-    if (fence === undefined && line > skip && l.includes('#')) {
-      const m = ATX_HEADING.exec(l);
-      if (m) out.push({ line, level: m[1]!.length, text: (m[2] ?? '').trim() });
-    }
-    line++;
-  });
+  const lines = text.split('\n');
+  const md = markdownLines(lines);
+  for (let line = 0; line < lines.length; line++) {
+    const l = lines[line]!;
+    if (!md[line] || !l.includes('#')) continue;
+    const m = ATX_HEADING.exec(l);
+    if (m) out.push({ line, level: m[1]!.length, text: (m[2] ?? '').trim() });
+  }
   return out;
 }
 
@@ -234,20 +314,20 @@ export function scanFootnotes(text: string): ScannedFootnotes {
   const refs: Array<{ line: number; label: string }> = [];
   if (!text.includes('[^')) return { defined, refs };
   const candidates: Array<{ line: number; label: string }> = [];
-  let line = 0;
-  forEachLine(text, (l, fence) => {
-    if (fence === undefined && l.includes('[^')) {
-      let body = l;
-      const d = FOOTNOTE_DEF.exec(l);
-      if (d) {
-        defined.add(d[1]!);
-        body = l.slice(d[0].length);
-      }
-      if (body.includes('`')) body = body.replace(/(`+)[^`]*?\1/g, '');
-      for (const m of body.matchAll(/\[\^([^\]\s]+)\]/g)) candidates.push({ line, label: m[1]! });
+  const lines = text.split('\n');
+  const md = markdownLines(lines);
+  for (let line = 0; line < lines.length; line++) {
+    const l = lines[line]!;
+    if (!md[line] || !l.includes('[^')) continue;
+    let body = l;
+    const d = FOOTNOTE_DEF.exec(l);
+    if (d) {
+      defined.add(d[1]!);
+      body = l.slice(d[0].length);
     }
-    line++;
-  });
+    if (body.includes('`')) body = body.replace(/(`+)[^`]*?\1/g, '');
+    for (const m of body.matchAll(/\[\^([^\]\s]+)\]/g)) candidates.push({ line, label: m[1]! });
+  }
   for (const c of candidates) if (defined.has(c.label)) refs.push(c);
   return { defined, refs };
 }

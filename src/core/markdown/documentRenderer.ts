@@ -1,6 +1,6 @@
 import MarkdownIt = require('markdown-it');
 import hljs from 'highlight.js/lib/common';
-import { frontMatterRange, splitChunks, referenceDefinitionLines, scanFootnotes, scanHeadings, scanLabels, type Chunk, type ScannedFootnotes } from './chunker';
+import { frontMatterRange, splitChunks, referenceDefinitionLines, scanFootnotes, scanHeadings, scanLabels, type Chunk } from './chunker';
 import { anchorsFor, mathPlugin, type MathEnv, type MathSink } from './mathPlugin';
 import { DEFAULT_LIMITS, KatexEngine, definesMacros, labelsIn, refsIn, refText, type KatexLimits, type LabelNumbers, type MacroTable } from './katexEngine';
 import { safeResolve, sanitizerFor } from './sanitize';
@@ -79,6 +79,12 @@ interface ChunkEntry {
   readonly labelNames: readonly string[];
   /** Footnote definitions in the chunk, rendered (label → HTML), for the list at the end. */
   readonly footnotes?: ReadonlyArray<readonly [string, string]>;
+  /** Slugs of the chunk's headings before de-duplication, in order. */
+  readonly headingSlugs: readonly string[];
+  /** Footnotes the chunk references, in first-reference order, with reference counts. */
+  readonly footnoteRefs: ReadonlyArray<readonly [string, number]>;
+  /** Heading ids and footnote numbers taken before the chunk, as it was rendered with them. */
+  readonly noteSig: string;
   gen: number;
 }
 
@@ -102,6 +108,8 @@ export class DocumentRenderer {
   private readonly md: MarkdownIt.MarkdownIt;
   private readonly engine: KatexEngine;
   private readonly chunkCache = new Map<string, ChunkEntry>();
+  /** Per chunk text: the headings and footnote references its last parse found. */
+  private readonly shapes = new Map<string, ChunkEntry>();
   private readonly formulaCache = new Map<string, FormulaEntry>();
   private readonly macroSnapshots = new Map<string, MacroTable>();
   private readonly baseMacroKey: string;
@@ -167,14 +175,17 @@ export class DocumentRenderer {
 
     const footnotes = new Map<string, string>();
     for (const chunk of chunks) {
-      const note = context.next(chunk);
-      const cacheKey = chunk.text + '\u0000' + macroKey + refsKey + note.signature;
-      let entry = this.chunkCache.get(cacheKey);
+      const cacheKey = chunk.text + '\u0000' + macroKey + refsKey + context.keyFor(chunk);
+      // The same text can render differently at two places (a repeated heading gets `-1`): the
+      // cache is keyed by what the chunk takes from before too, known from its last parse.
+      const shape = this.shapes.get(cacheKey);
+      let entry = shape ? this.chunkCache.get(cacheKey + '\u0001' + context.signature(shape.headingSlugs, shape.footnoteRefs)) : undefined;
       if (entry && entry.labelSig !== labelSignature(entry.labelNames, labels)) entry = undefined;
       if (!entry) {
         const macros = { ...this.snapshot(macroKey) };
-        entry = this.renderChunk(chunk, macros, labels, references, macroKey, note.env);
-        this.chunkCache.set(cacheKey, entry);
+        entry = this.renderChunk(chunk, macros, labels, references, macroKey, context);
+        this.chunkCache.set(cacheKey + '\u0001' + entry.noteSig, entry);
+        this.shapes.set(cacheKey, entry);
         stats.chunksRendered++;
         if (entry.defs.length) this.rememberSnapshot(nextMacroKey(macroKey, entry.defs), macros);
       }
@@ -184,7 +195,9 @@ export class DocumentRenderer {
         if (!this.macroSnapshots.has(next)) this.rememberSnapshot(next, this.replay(this.snapshot(macroKey), entry.defs));
         macroKey = next;
       }
-      const base = 'c' + hashString(cacheKey).toString(36) + entry.labelSig.length.toString(36) + hashString(entry.labelSig).toString(36);
+      context.advance(entry.headingSlugs, entry.footnoteRefs);
+      const sig = entry.labelSig + '\u0000' + entry.noteSig;
+      const base = 'c' + hashString(cacheKey).toString(36) + sig.length.toString(36) + hashString(sig).toString(36);
       const n = seen.get(base) ?? 0;
       seen.set(base, n + 1);
       out.push({ key: n ? `${base}.${n}` : base, startLine: chunk.startLine, lineCount: chunk.lineCount, html: entry.html });
@@ -201,7 +214,7 @@ export class DocumentRenderer {
     return { chunks: out, diagnostics, stats };
   }
 
-  private renderChunk(chunk: Chunk, macros: MacroTable, labels: LabelNumbers, references: References | undefined, macroKey: string, note: NoteEnv): ChunkEntry {
+  private renderChunk(chunk: Chunk, macros: MacroTable, labels: LabelNumbers, references: References | undefined, macroKey: string, context: DocumentContext): ChunkEntry {
     const errors: MathDiagnostic[] = [];
     const defs: string[] = [];
     const labelNames = new Set<string>();
@@ -211,7 +224,7 @@ export class DocumentRenderer {
     // the key that includes it.
     let formulaKey = macroKey;
 
-    const env: MathEnv & NoteEnv & MarkdownIt.Env = { ...note };
+    const env: MathEnv & NoteEnv & MarkdownIt.Env = context.envFor(chunk);
     const sink: MathSink = {
       math: (tex, display, line) => {
         // The table of contents repeats heading formulas: drawn again, counted once.
@@ -249,6 +262,13 @@ export class DocumentRenderer {
     const ph = placeholders;
     const finish = (html: string): string => this.clean(html).replace(/<mln-math data-i="(\d+)"><\/mln-math>/g, (_m, i: string) => ph[Number(i)] ?? '');
     const tokens = this.md.parse(text, env);
+    // What the chunk takes from the rest of the note is known once it is parsed: its headings'
+    // slugs and its footnote references (markdown-it-footnote's list, in reference order).
+    const headingSlugs = env.mlnHeadingSlugs ?? [];
+    const fnList = ((env as MarkdownIt.Env)['footnotes'] as { list?: Array<{ label?: string; count: number }> } | undefined)?.list ?? [];
+    const footnoteRefs = fnList.filter((f) => f.label !== undefined).map((f) => [f.label!, f.count] as const);
+    context.numberFootnotes(env, footnoteRefs);
+    const noteSig = context.signature(headingSlugs, footnoteRefs);
     const html = front + finish(this.md.renderer.render(tokens, this.md.options, env));
     let footnotes: Array<readonly [string, string]> | undefined;
     if (env.mlnFootnoteDefs?.size) {
@@ -259,7 +279,7 @@ export class DocumentRenderer {
       }
     }
     const names = [...labelNames];
-    return { html, errors, formulas, defs, labelNames: names, labelSig: labelSignature(names, labels), footnotes, gen: this.gen };
+    return { html, errors, formulas, defs, labelNames: names, labelSig: labelSignature(names, labels), footnotes, headingSlugs, footnoteRefs, noteSig, gen: this.gen };
   }
 
   private renderFormula(tex: string, display: boolean, macros: MacroTable, labels: LabelNumbers, macroKey: string, defs: string[]): FormulaEntry {
@@ -292,6 +312,7 @@ export class DocumentRenderer {
       this.macroSnapshots.clear();
       this.macroSnapshots.set(this.baseMacroKey, base);
       this.chunkCache.clear();
+      this.shapes.clear();
     }
     this.macroSnapshots.set(key, { ...table });
   }
@@ -310,6 +331,7 @@ export class DocumentRenderer {
 
   private evict(gen: number): void {
     for (const [k, v] of this.chunkCache) if (v.gen < gen - 1) this.chunkCache.delete(k);
+    for (const [k, v] of this.shapes) if (v.gen < gen - 1) this.shapes.delete(k);
   }
 
   /** Runnable blocks carry `data-snippet`, so the preview can put their outputs under them. */
@@ -357,81 +379,83 @@ function labelSignature(names: readonly string[], labels: LabelNumbers): string 
 }
 
 /**
- * What a chunk needs to know about the rest of the note (heading ids taken before it, the
- * headings for `[TOC]`, footnote numbers), walked in chunk order. `signature` is part of the
- * chunk's cache key and is empty for chunks that depend on none of it.
+ * What a chunk needs from the rest of the note, walked in chunk order: the headings for
+ * `[TOC]` and which footnotes are defined (both scanned from the text, since the chunk may come
+ * first), and heading ids and footnote numbers taken by earlier chunks (from their parses, so
+ * they match a single markdown-it pass exactly). Like equation labels, a cached chunk is reused
+ * only if what it took from before is unchanged (`signature`).
  */
 class DocumentContext {
   readonly lineCount: number;
-  private readonly headings: Array<HeadingInfo & { line: number }> = [];
+  private readonly headings: HeadingInfo[] = [];
   private readonly tocKey: string;
-  private readonly footnotes: ScannedFootnotes;
-  private readonly numbers = new Map<string, number>();
-  private readonly refsBefore = new Map<string, number>();
-  private readonly totalRefs = new Map<string, number>();
+  private readonly defined: ReadonlySet<string>;
   private readonly definedKey: string;
-  private hi = 0;
-  private fi = 0;
+  /** Headings so far, by slug (the next duplicate's suffix). */
   private readonly slugCounts = new Map<string, number>();
+  /** Footnote numbers so far, and references so far, by label. */
+  private readonly fnNumbers = new Map<string, number>();
+  private readonly fnCounts = new Map<string, number>();
 
   constructor(text: string) {
     this.lineCount = text.split('\n').length;
     const taken = new Map<string, number>();
-    for (const h of scanHeadings(text)) this.headings.push({ ...h, id: uniqueId(headingSlug(h.text), taken) });
-    this.tocKey = this.headings.length ? 't' + hashString(JSON.stringify(this.headings.map((h) => [h.level, h.text]))).toString(36) : 't';
-    this.footnotes = scanFootnotes(text);
-    for (const r of this.footnotes.refs) {
-      if (!this.numbers.has(r.label)) this.numbers.set(r.label, this.numbers.size + 1);
-      this.totalRefs.set(r.label, (this.totalRefs.get(r.label) ?? 0) + 1);
-    }
-    this.definedKey = this.footnotes.defined.size ? hashString([...this.footnotes.defined].sort().join('\u0000')).toString(36) : '';
+    for (const h of scanHeadings(text)) this.headings.push({ level: h.level, text: h.text, id: uniqueId(headingSlug(h.text), taken) });
+    this.tocKey = 't' + hashString(JSON.stringify(this.headings.map((h) => [h.level, h.text]))).toString(36);
+    this.defined = scanFootnotes(text).defined;
+    this.definedKey = this.defined.size ? 'f' + hashString([...this.defined].sort().join('\u0000')).toString(36) : '';
   }
 
-  /** The env and cache-key part for the next chunk (chunks must come in document order). */
-  next(chunk: Chunk): { env: NoteEnv; signature: string } {
-    const end = chunk.startLine + chunk.lineCount;
-    const env: NoteEnv = {};
-    let signature = '';
-    // Headings in this chunk whose slug an earlier heading already took.
-    let before: Map<string, number> | undefined;
-    const inChunk = new Set<string>();
-    for (; this.hi < this.headings.length && this.headings[this.hi]!.line < end; this.hi++) {
-      const slug = headingSlug(this.headings[this.hi]!.text);
-      const n = this.slugCounts.get(slug) ?? 0;
-      if (n > 0 && !inChunk.has(slug)) (before ??= new Map()).set(slug, n);
-      inChunk.add(slug);
-      this.slugCounts.set(slug, n + 1);
+  /** Cache-key part for what the chunk's text alone cannot tell: the TOC, the defined footnotes. */
+  keyFor(chunk: Chunk): string {
+    return (hasTocMarker(chunk.text) ? this.tocKey : '') + (this.definedKey && chunk.text.includes('[^') ? this.definedKey : '');
+  }
+
+  envFor(chunk: Chunk): NoteEnv & MarkdownIt.Env {
+    const env: NoteEnv & MarkdownIt.Env = { mlnHeadingIdsBefore: this.slugCounts };
+    if (hasTocMarker(chunk.text)) env.mlnHeadings = this.headings;
+    if (this.defined.size && chunk.text.includes('[^')) env['footnotes'] = { refs: Object.fromEntries([...this.defined].map((l) => [':' + l, -1])) };
+    return env;
+  }
+
+  /** Global numbers for the chunk's footnotes: earlier ones keep theirs, new ones follow. */
+  numberFootnotes(env: NoteEnv, refs: ReadonlyArray<readonly [string, number]>): void {
+    if (refs.length === 0) return;
+    const numbers = new Map<string, number>();
+    const before = new Map<string, number>();
+    let next = this.fnNumbers.size + 1;
+    for (const [label] of refs) {
+      numbers.set(label, this.fnNumbers.get(label) ?? next++);
+      before.set(label, this.fnCounts.get(label) ?? 0);
     }
-    if (before) {
-      env.mlnHeadingIdsBefore = before;
-      signature += '#' + [...before].join(',');
+    env.mlnFootnoteNumbers = numbers;
+    env.mlnFootnoteRefsBefore = before;
+  }
+
+  signature(slugs: readonly string[], refs: ReadonlyArray<readonly [string, number]>): string {
+    let sig = '';
+    for (const slug of new Set(slugs)) {
+      const n = this.slugCounts.get(slug);
+      if (n) sig += `#${slug}=${n}`;
     }
-    if (hasTocMarker(chunk.text)) {
-      env.mlnHeadings = this.headings;
-      signature += this.tocKey;
+    if (refs.length) sig += '^' + this.fnNumbers.size + JSON.stringify(refs.map(([l]) => [l, this.fnNumbers.get(l) ?? 0, this.fnCounts.get(l) ?? 0]));
+    return sig;
+  }
+
+  advance(slugs: readonly string[], refs: ReadonlyArray<readonly [string, number]>): void {
+    for (const slug of slugs) this.slugCounts.set(slug, (this.slugCounts.get(slug) ?? 0) + 1);
+    for (const [label, count] of refs) {
+      if (!this.fnNumbers.has(label)) this.fnNumbers.set(label, this.fnNumbers.size + 1);
+      this.fnCounts.set(label, (this.fnCounts.get(label) ?? 0) + count);
     }
-    if (this.footnotes.defined.size && chunk.text.includes('[^')) {
-      const refs = new Map<string, number>();
-      for (; this.fi < this.footnotes.refs.length && this.footnotes.refs[this.fi]!.line < end; this.fi++) {
-        const label = this.footnotes.refs[this.fi]!.label;
-        if (!refs.has(label)) refs.set(label, this.refsBefore.get(label) ?? 0);
-        this.refsBefore.set(label, (this.refsBefore.get(label) ?? 0) + 1);
-      }
-      const nums = new Map([...refs.keys()].map((l) => [l, this.numbers.get(l)!]));
-      env.mlnFootnoteNumbers = nums;
-      env.mlnFootnoteRefsBefore = refs;
-      (env as MarkdownIt.Env)['footnotes'] = { refs: Object.fromEntries([...this.footnotes.defined].map((l) => [':' + l, -1])) };
-      signature += 'f' + this.definedKey + JSON.stringify([...refs].map(([l, b]) => [l, nums.get(l), b]));
-    }
-    return { env, signature };
   }
 
   /** The footnote list's items: referenced footnotes whose definition was rendered. */
   footnoteItems(defs: ReadonlyMap<string, string>): Array<{ n: number; html: string; refs: number }> {
     const items: Array<{ n: number; html: string; refs: number }> = [];
-    for (const [label, n] of this.numbers) {
+    for (const [label, n] of this.fnNumbers) {
       const html = defs.get(label);
-      if (html !== undefined) items.push({ n, html, refs: this.totalRefs.get(label) ?? 1 });
+      if (html !== undefined) items.push({ n, html, refs: this.fnCounts.get(label) ?? 1 });
     }
     return items;
   }

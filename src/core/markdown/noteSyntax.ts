@@ -22,8 +22,10 @@ export interface HeadingInfo {
  * markdown-it pass over the whole note) everything is computed from the pass itself.
  */
 export interface NoteEnv {
-  /** Ids already taken by headings before this chunk, with their counts. */
+  /** Headings before this chunk by slug, with their counts (read only). */
   mlnHeadingIdsBefore?: ReadonlyMap<string, number>;
+  /** Out: the slugs of this parse's headings, before de-duplication. */
+  mlnHeadingSlugs?: string[];
   /** Every heading of the note, for `[TOC]`. */
   mlnHeadings?: readonly HeadingInfo[];
   /** Footnote number by label, in order of first reference in the whole note. */
@@ -238,11 +240,19 @@ export function uniqueId(slug: string, taken: Map<string, number>): string {
 
 function headingIdRule(state: StateCore): void {
   const env = state.env as NoteEnv;
-  const taken = new Map(env.mlnHeadingIdsBefore ?? []);
+  const before = env.mlnHeadingIdsBefore;
+  const local = new Map<string, number>();
+  const slugs: string[] = [];
   const t = state.tokens;
   for (let i = 0; i < t.length; i++) {
-    if (t[i]!.type === 'heading_open' && t[i + 1]) t[i]!.attrSet('id', uniqueId(headingSlug(t[i + 1]!.content), taken));
+    if (t[i]!.type !== 'heading_open' || !t[i + 1]) continue;
+    const slug = headingSlug(t[i + 1]!.content);
+    slugs.push(slug);
+    const n = (before?.get(slug) ?? 0) + (local.get(slug) ?? 0);
+    local.set(slug, (local.get(slug) ?? 0) + 1);
+    t[i]!.attrSet('id', n === 0 ? slug : `${slug}-${n}`);
   }
+  if (!state.inlineMode) env.mlnHeadingSlugs = slugs;
   if (!env.mlnHeadings && t.some((x) => x.type === 'mln_toc')) env.mlnHeadings = headingsOf(t);
 }
 
