@@ -60,7 +60,15 @@ export function frontMatterRange(lines: readonly string[]): [number, number] | u
 }
 
 export function splitChunks(text: string): Chunk[] {
-  return walk(text.split('\n')).chunks;
+  return walkText(text).chunks;
+}
+
+/** The last walk, reused: a render splits the note and scans it for headings and footnotes. */
+let lastWalk: { text: string; result: { chunks: Chunk[]; markdown: Uint8Array } } | undefined;
+
+function walkText(text: string): { chunks: Chunk[]; markdown: Uint8Array } {
+  if (lastWalk?.text !== text) lastWalk = { text, result: walk(text.split('\n')) };
+  return lastWalk.result;
 }
 
 /**
@@ -68,8 +76,8 @@ export function splitChunks(text: string): Chunk[] {
  * HTML or a formula), as the chunker sees the note: the scans below use it so that a footnote
  * definition or heading the chunker treats as code is code for them too.
  */
-function markdownLines(lines: readonly string[]): Uint8Array {
-  return walk(lines).markdown;
+function markdownLines(text: string): Uint8Array {
+  return walkText(text).markdown;
 }
 
 function walk(lines: readonly string[]): { chunks: Chunk[]; markdown: Uint8Array } {
@@ -289,7 +297,7 @@ export function scanHeadings(text: string): ScannedHeading[] {
   if (!text.includes('#')) return [];
   const out: ScannedHeading[] = [];
   const lines = text.split('\n');
-  const md = markdownLines(lines);
+  const md = markdownLines(text);
   for (let line = 0; line < lines.length; line++) {
     const l = lines[line]!;
     if (!md[line] || !l.includes('#')) continue;
@@ -315,7 +323,7 @@ export function scanFootnotes(text: string): ScannedFootnotes {
   if (!text.includes('[^')) return { defined, refs };
   const candidates: Array<{ line: number; label: string }> = [];
   const lines = text.split('\n');
-  const md = markdownLines(lines);
+  const md = markdownLines(text);
   for (let line = 0; line < lines.length; line++) {
     const l = lines[line]!;
     if (!md[line] || !l.includes('[^')) continue;
