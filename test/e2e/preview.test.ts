@@ -394,6 +394,9 @@ const FEATURES_NOTE = [
   '```mermaid',
   'graph LR',
   '  x0["x_0"] --> x1["x_1"] --> xT["x_T"]',
+  // Mermaid's strict level must keep a note's script out of labels and click handlers.
+  '  xT --> evil["<img src=x onerror=document.body.dataset.pwned=9>"]',
+  '  click x0 call alert(1)',
   '```',
   '',
   '<img src="img/dot.png" width=40>',
@@ -423,6 +426,10 @@ test('front matter, a callout with math, <details>, mermaid and a raw <img> rend
     await waitFor('mermaid drew the diagram', async () => (await count(vs, '#mln-root pre.mermaid[data-mln-drawn="ok"] svg')) === 1, 30_000);
     const labels = await vs.evalInWebview<string>(`document.querySelector('#mln-root pre.mermaid svg').textContent`);
     assert.match(labels, /x_0[\s\S]*x_T/, 'the diagram has its node labels');
+    const unsafe = await vs.evalInWebview<string[]>(`[...document.querySelectorAll('#mln-root pre.mermaid *')].flatMap((e) =>
+      [...e.attributes].filter((a) => /^on/i.test(a.name) || /javascript:/i.test(a.value)).map((a) => e.tagName + '[' + a.name + ']'))`);
+    assert.deepEqual(unsafe, [], 'no handlers or javascript: URLs in the drawn diagram');
+    assert.equal(await vs.evalInWebview<string | null>('document.body.dataset.pwned ?? null'), null, 'no script from the diagram ran');
     assert.equal(await count(vs, '#mln-root section.footnotes li'), 1, 'the footnote is listed');
 
     // Copy a formula: select it as a reader would and fire the copy event the webview gets
