@@ -170,3 +170,24 @@ describe('Chinese line breaks and punctuation', () => {
     assert.match(html, /参数<span class="mln-nobr"><span class="katex">[\s\S]*?，<\/span>概率<span class="mln-nobr"><span class="katex">[\s\S]*?。<\/span>/);
   });
 });
+
+describe('a real note (excerpt of Darstib/blog docs/tutorial/begin/Obsidian_begin.md)', () => {
+  // Front matter, a folded custom-type callout, an HTML comment, a GitHub-style alert whose
+  // marker line is followed by an empty quote line.
+  const note = [
+    '---', 'date: 2024-02-14', 'tags:', '  - blog', '  - note', 'comments: true', '---', '***', '# Obsidian_begin', '',
+    '> [!AI_SUMMARY]-', '> Obsidian 是一款流行的笔记软件，以其灵活性和可定制性而闻名。', '>',
+    '> - **笔记组织：** Obsidian 使用双向链接系统。', '', '<!-- more -->', '',
+    '> [!TIP]', '>', '> 由于部分 obsidian 的格式在 mkdocs 上无法很好地显现出来，你可以下载附件。', '',
+    '## I 引言', '',
+  ].join('\n');
+  it('renders as Obsidian shows it', () => {
+    const html = renderHtml(note);
+    assert.match(html, /<th>date<\/th><td>2024-02-14<\/td>/);
+    assert.match(html, /<th>tags<\/th><td>- blog - note<\/td>/);
+    assert.match(html, /<div class="mln-callout mln-callout-ai_summary mln-callout-foldable"[^>]*>\n<p class="mln-callout-title">Ai_summary<\/p>\n<p[^>]*>Obsidian 是一款/);
+    assert.match(html, /<div class="mln-callout mln-callout-tip"[^>]*>\n<p class="mln-callout-title">Tip<\/p>\n<p[^>]*>由于部分/);
+    assert.doesNotMatch(html, /more|\[!/);
+    assert.match(html, /<h2[^>]*id="i-引言">I 引言<\/h2>/);
+  });
+});
