@@ -95,7 +95,20 @@ await Promise.all([
     format: 'iife',
     target: 'chrome110',
   }),
+  // Mermaid is large: its own script, which the preview loads only for notes with a diagram.
+  build({
+    ...common,
+    sourcemap: false,
+    minify: true,
+    entryPoints: [join(root, 'src/webview/mermaid.ts')],
+    outfile: join(dist, 'webview', 'mermaid.js'),
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome110',
+  }),
 ]);
+// KaTeX's copy-tex for exported HTML (the preview bundles it).
+cpSync(join(root, 'node_modules/katex/dist/contrib/copy-tex.min.js'), join(dist, 'media/katex/copy-tex.min.js'));
 
 // KaTeX CSS with woff2 fonts only: every browser VS Code runs in reads woff2, and the package
 // stays small.
@@ -119,7 +132,9 @@ const light = readFileSync(join(styles, 'github.min.css'), 'utf8');
 const dark = readFileSync(join(styles, 'github-dark.min.css'), 'utf8');
 writeFileSync(
   join(dist, 'media/highlight.css'),
-  [scope(light, 'body.vscode-light'), scope(dark, 'body.vscode-dark'), scope(dark, 'body.vscode-high-contrast:not(.vscode-high-contrast-light)'), scope(light, 'body.vscode-high-contrast-light'), scope(light, 'body.mln-export')].join('\n'),
+  [scope(light, 'body.vscode-light'), scope(dark, 'body.vscode-dark'), scope(dark, 'body.vscode-high-contrast:not(.vscode-high-contrast-light)'), scope(light, 'body.vscode-high-contrast-light'), scope(light, 'body.mln-export'),
+    // Exported files follow the reader's system theme on screen (print stays light).
+    `@media screen and (prefers-color-scheme: dark){${scope(dark, 'body.mln-export')}}`].join('\n'),
 );
 cpSync(join(root, 'media/preview.css'), join(dist, 'media/preview.css'));
 // The Python parser for hovers: web-tree-sitter's runtime and the Python grammar, loaded by path.

@@ -6,6 +6,9 @@ export interface PreviewSettings {
   readonly debounceMs: number;
   readonly scrollSync: boolean;
   readonly diagnostics: boolean;
+  /** `mlNotes.preview.fontSize` (px) and `lineHeight`; 0 follows the Markdown preview's. */
+  readonly fontSize: number;
+  readonly lineHeight: number;
 }
 
 /** Render options from `mlNotes.*` settings (resource resolution is added per document). */
@@ -28,5 +31,7 @@ export function previewSettings(): PreviewSettings {
     debounceMs: Math.max(0, c.get<number>('preview.debounceMs', 60)),
     scrollSync: c.get<boolean>('preview.scrollSync', true),
     diagnostics: c.get<boolean>('diagnostics.enabled', true),
+    fontSize: c.get<number>('preview.fontSize', 0),
+    lineHeight: c.get<number>('preview.lineHeight', 0),
   };
 }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { DocumentRenderer, joinChunks } from '../core/markdown/documentRenderer';
-import { standaloneHtml, type AssetSource } from '../core/export/standaloneHtml';
+import { COPY_TEX_ASSET, standaloneHtml, type AssetSource } from '../core/export/standaloneHtml';
 import { renderOptions } from './config';
 import { insertOutputs } from '../runner/outputs';
 import type { Logger } from './logger';
@@ -75,7 +75,7 @@ async function exists(uri: vscode.Uri): Promise<boolean> {
 async function mediaAssets(context: vscode.ExtensionContext): Promise<AssetSource> {
   const media = vscode.Uri.joinPath(context.extensionUri, 'dist', 'media');
   const files = new Map<string, Uint8Array>();
-  for (const rel of ['katex/katex.min.css', 'preview.css', 'highlight.css']) files.set(rel, await vscode.workspace.fs.readFile(vscode.Uri.joinPath(media, rel)));
+  for (const rel of ['katex/katex.min.css', 'preview.css', 'highlight.css', COPY_TEX_ASSET]) files.set(rel, await vscode.workspace.fs.readFile(vscode.Uri.joinPath(media, rel)));
   for (const [name] of await vscode.workspace.fs.readDirectory(vscode.Uri.joinPath(media, 'katex', 'fonts'))) {
     files.set(`katex/fonts/${name}`, await vscode.workspace.fs.readFile(vscode.Uri.joinPath(media, 'katex', 'fonts', name)));
   }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type MarkdownIt from 'markdown-it';
+import { noteSyntaxPlugin } from '../core/markdown/noteSyntax';
 import { mathPlugin } from '../core/markdown/mathPlugin';
 import { KatexEngine } from '../core/markdown/katexEngine';
 import { renderOptions } from './config';
@@ -53,7 +54,11 @@ export function activate(context: vscode.ExtensionContext): MlNotesApi {
   }
   // VS Code's built-in preview gets the same math rules (markdown.markdownItPlugins).
   return {
-    extendMarkdownIt: (md) => md.use(mathPlugin, { engine: new KatexEngine(renderOptions().limits), macros: renderOptions().macros }),
+    extendMarkdownIt: (md) =>
+      md
+        .use(mathPlugin, { engine: new KatexEngine(renderOptions().limits), macros: renderOptions().macros })
+        // Footnotes, callouts, [TOC], Chinese line breaks…; VS Code gives headings its own ids.
+        .use(noteSyntaxPlugin, { headingIds: false }),
     started: {
       get markdown() { return markdown?.isStarted ?? false; },
       get noteIndex() { return hover?.noteIndexState ?? 'idle'; },

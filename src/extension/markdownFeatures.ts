@@ -34,6 +34,8 @@ class MarkdownFeatures extends Disposable {
     );
     this._register(vscode.commands.registerCommand('mlNotes.openPreviewToSide', (uri?: unknown) => this.start('a preview command').preview.open(true, uri instanceof vscode.Uri ? uri : undefined)));
     this._register(vscode.commands.registerCommand('mlNotes.openPreview', (uri?: unknown) => this.start('a preview command').preview.open(false, uri instanceof vscode.Uri ? uri : undefined)));
+    // Its own title in the Explorer, where VS Code's preview also says "Open Preview".
+    this._register(vscode.commands.registerCommand('mlNotes.openPreviewFromExplorer', (uri?: unknown) => this.start('a preview command').preview.open(false, uri instanceof vscode.Uri ? uri : undefined)));
     const opened = this._register(vscode.workspace.onDidOpenTextDocument((d) => {
       if (!isNote(d)) return;
       this.start(d.uri.toString());

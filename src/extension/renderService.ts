@@ -36,10 +36,14 @@ export class RenderService extends Disposable {
     this._register(vscode.workspace.onDidCloseTextDocument((d) => this.renderers.delete(d.uri.toString())));
   }
 
+  /**
+   * Replaces how images resolve (each new preview webview brings its own), and renders anew:
+   * chunks cached before hold URLs for the old webview, or unresolved paths.
+   */
   setResourceMapper(mapper: ResourceMapper): void {
-    if (this.mapper) return;
+    if (this.mapper === mapper) return;
     this.mapper = mapper;
-    this.reset(); // chunks cached before had unresolved image paths
+    this.reset();
   }
 
   /** Renders `document` at its current version; concurrent callers share one render. */

@@ -1,4 +1,7 @@
 import type { ChunkPayload, FromWebview, PreviewState, ToWebview } from '../shared/previewMessages';
+// Copying a formula gives its LaTeX source (from the MathML annotation KaTeX writes).
+import 'katex/contrib/copy-tex';
+import { drawDiagrams } from './diagrams';
 
 declare function acquireVsCodeApi(): {
   postMessage(msg: FromWebview): void;
@@ -7,6 +10,8 @@ declare function acquireVsCodeApi(): {
 };
 
 const vscode = acquireVsCodeApi();
+/** This script's nonce, for the scripts it loads later (mermaid) under the page's CSP. */
+const scriptNonce = (document.currentScript as HTMLScriptElement | null)?.nonce || undefined;
 const root = document.getElementById('mln-root')!;
 const initial = JSON.parse(root.dataset['state'] ?? '{}') as PreviewState;
 let state: PreviewState = vscode.getState() ?? initial;
@@ -125,6 +130,7 @@ function applyRender(payload: readonly ChunkPayload[], reset: boolean, version: 
     cursor = after;
   }
   for (const key of [...chunks.keys()]) if (!keep.has(key)) chunks.delete(key);
+  void drawDiagrams(root, root.dataset['mermaid'], scriptNonce);
   attachOutputs();
   documentLineCount = lineCount;
   const ms = performance.now() - t0;
@@ -236,18 +242,32 @@ document.addEventListener('dblclick', (event) => {
   if (el) vscode.postMessage({ type: 'dblclick', line: Number(el.dataset['line']) });
 });
 
-document.addEventListener('click', (event) => {
+/**
+ * Links are opened by the extension. WARNING: VS Code's webview host listens for clicks on the
+ * window too and opens every link it sees, resolved against the webview's own URL (in browser
+ * VS Code a relative link became a "Not found" tab): stop the event here, not only its default.
+ */
+function onLinkClick(event: MouseEvent): void {
   const a = (event.target as Element | null)?.closest('a');
   if (!a) return;
   const href = a.getAttribute('href');
   if (!href) return;
   event.preventDefault();
+  event.stopPropagation();
+  if (event.type === 'auxclick' && event.button !== 1) return;
   if (href.startsWith('#')) {
-    const target = document.getElementById(decodeURIComponent(href.slice(1)));
-    target?.scrollIntoView({ block: 'center' });
+    let id = href.slice(1);
+    try {
+      id = decodeURIComponent(id);
+    } catch {
+      // a malformed escape: look the id up as written
+    }
+    document.getElementById(id)?.scrollIntoView({ block: 'center' });
     return;
   }
   vscode.postMessage({ type: 'openLink', href });
-});
+}
+document.addEventListener('click', onLinkClick);
+document.addEventListener('auxclick', onLinkClick);
 
 vscode.postMessage({ type: 'ready' });

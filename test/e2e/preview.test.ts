@@ -339,10 +339,19 @@ test('relative images load, links open notes, double-click jumps to the line, an
     await frame.locator('#mln-root p', { hasText: '双击我' }).dblclick();
     await waitFor('cursor on line 7', async () => /Ln 7,/.test((await vs.page.locator('.statusbar-item[id="status.editor.selection"]').textContent()) ?? ''), 15_000);
 
-    // A link to another note opens it in the editor, at the heading.
+    // A link to another note opens it in the editor, at the heading, and nothing else: the
+    // webview host must not also open the link resolved against the webview's own URL (in
+    // browser VS Code that was a "Not found" browser tab or editor).
+    const popups: string[] = [];
+    vs.page.context().on('page', (p) => popups.push(p.url()));
     await frame.locator('#mln-root a', { hasText: '另一篇笔记' }).click();
     await waitFor('other.md opened', async () => (await vs.page.locator('.tabs-container .tab.active[data-resource-name="other.md"]').count()) > 0, 15_000);
     await waitFor('cursor at the heading', async () => /Ln 5,/.test((await vs.page.locator('.statusbar-item[id="status.editor.selection"]').textContent()) ?? ''), 15_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(popups, [], 'no browser tab was opened for the link');
+    const tabs = await vs.page.locator('.tabs-container .tab').evaluateAll((ts) => ts.map((t) => t.getAttribute('aria-label') ?? t.textContent ?? ''));
+    assert.equal(tabs.filter((t) => /^other\.md/.test(t)).length, 1, `one other.md editor (${tabs.join(' | ')})`);
+    assert.ok(!tabs.some((t) => /not found|vscode-cdn|vscode-resource|https?:/i.test(t)), `no stray tab (${tabs.join(' | ')})`);
 
     // Reload the window: the serializer brings the preview back, rendered. VS Code in a browser
     // persists its editor layout every 5 s (no async work is allowed at unload), so let one
@@ -358,5 +367,143 @@ test('relative images load, links open notes, double-click jumps to the line, an
         return false;
       }
     }, 60_000, 500);
+  });
+});
+
+/** A note with what GitHub/Obsidian/Typora notes use (front matter, callout, details, mermaid, raw img). */
+const FEATURES_NOTE = [
+  '---',
+  'title: 扩散模型笔记',
+  'tags: [ddpm, score]',
+  '---',
+  '',
+  '# 前向过程',
+  '',
+  '> [!tip] 重参数化 $z=\\mu+\\sigma\\epsilon$',
+  '> 其中 $\\epsilon\\sim\\mathcal{N}(0,I)$，方差为$\\sigma^2$。',
+  '',
+  '<details open>',
+  '<summary>证明</summary>',
+  '',
+  '$$',
+  'q(x_t\\mid x_0)=\\mathcal{N}\\big(x_t;\\sqrt{\\bar\\alpha_t}\\,x_0,(1-\\bar\\alpha_t)I\\big) \\tag{1}',
+  '$$',
+  '',
+  '</details>',
+  '',
+  '```mermaid',
+  'graph LR',
+  '  x0["x_0"] --> x1["x_1"] --> xT["x_T"]',
+  // Mermaid's strict level must keep a note's script out of labels and click handlers.
+  '  xT --> evil["<img src=x onerror=document.body.dataset.pwned=9>"]',
+  '  click x0 call alert(1)',
+  '```',
+  '',
+  '<img src="img/dot.png" width=40>',
+  '',
+  '| 符号 | 含义 |',
+  '|---|---|',
+  '| $\\beta_t = 1-\\alpha_t$ | 噪声方差 |',
+  '',
+  '数据[^1]见附录。',
+  '',
+  '[^1]: 来源：DDPM 论文。',
+  '',
+].join('\n');
+
+test('front matter, a callout with math, <details>, mermaid and a raw <img> render; copying a formula gives its LaTeX', T, async () => {
+  await withVSCode({ name: 'preview-features', files: { 'features.md': FEATURES_NOTE }, viewport: { width: 1400, height: 1000 } }, async (vs) => {
+    fs.mkdirSync(path.join(vs.workspace, 'img'), { recursive: true });
+    fs.writeFileSync(path.join(vs.workspace, 'img', 'dot.png'), PNG_2X2);
+    await openPreview(vs, 'features.md');
+    await waitFor('front matter table', async () => (await count(vs, '#mln-root table.mln-front-matter')) === 1);
+    assert.equal(await count(vs, '#mln-root h2'), 0, 'front matter is not a heading');
+    assert.equal(await count(vs, '#mln-root .mln-callout-tip .mln-callout-title .katex'), 1, 'math in the callout title');
+    assert.equal(await count(vs, '#mln-root .mln-callout-tip p:not(.mln-callout-title) .katex'), 2, 'math in the callout body');
+    assert.equal(await count(vs, '#mln-root details .katex-display'), 1, 'the display formula stays inside <details>');
+    await waitFor('the raw <img> resolved and decoded', () => vs.evalInWebview<boolean>(
+      `(() => { const i = document.querySelector('#mln-root img[data-src="img/dot.png"]'); return !!i && i.complete && i.naturalWidth === 2; })()`), 20_000);
+    await waitFor('mermaid drew the diagram', async () => (await count(vs, '#mln-root pre.mermaid[data-mln-drawn="ok"] svg')) === 1, 30_000);
+    const labels = await vs.evalInWebview<string>(`document.querySelector('#mln-root pre.mermaid svg').textContent`);
+    assert.match(labels, /x_0[\s\S]*x_T/, 'the diagram has its node labels');
+    const unsafe = await vs.evalInWebview<string[]>(`[...document.querySelectorAll('#mln-root pre.mermaid *')].flatMap((e) =>
+      [...e.attributes].filter((a) => /^on/i.test(a.name) || /javascript:/i.test(a.value)).map((a) => e.tagName + '[' + a.name + ']'))`);
+    assert.deepEqual(unsafe, [], 'no handlers or javascript: URLs in the drawn diagram');
+    assert.equal(await vs.evalInWebview<string | null>('document.body.dataset.pwned ?? null'), null, 'no script from the diagram ran');
+    assert.equal(await count(vs, '#mln-root section.footnotes li'), 1, 'the footnote is listed');
+
+    // Copy a formula: select it as a reader would and fire the copy event the webview gets
+    // from Ctrl+C; copy-tex puts the LaTeX source in the clipboard data.
+    const copied = await vs.evalInWebview<string>(`(() => {
+      const k = document.querySelector('#mln-root .mln-callout-title .katex');
+      const range = document.createRange();
+      range.selectNodeContents(k.querySelector('.katex-html') ?? k);
+      const sel = getSelection(); sel.removeAllRanges(); sel.addRange(range);
+      const data = new DataTransfer();
+      document.dispatchEvent(new ClipboardEvent('copy', { clipboardData: data, bubbles: true, cancelable: true }));
+      sel.removeAllRanges();
+      return data.getData('text/plain');
+    })()`);
+    assert.equal(copied, '$z=\\mu+\\sigma\\epsilon$');
+    const shot = await vs.screenshot('preview-features');
+    console.log(`screenshot: ${path.relative(REPO, shot)}`);
+    // A narrow preview: the equation number must not sit on the formula.
+    await vs.page.setViewportSize({ width: 760, height: 1000 });
+    await new Promise((r) => setTimeout(r, 800));
+    const overlap = await vs.evalInWebview<boolean>(`(() => {
+      const d = document.querySelector('#mln-root details .katex-display');
+      const tag = d.querySelector('.katex-tag').getBoundingClientRect();
+      return [...d.querySelectorAll('.katex-html > .katex-base')].some((b) => { const r = b.getBoundingClientRect(); return r.right > tag.left + 1 && r.left < tag.right - 1; });
+    })()`);
+    assert.equal(overlap, false, 'the \\tag number does not overlap the formula');
+    await vs.screenshot('preview-features-narrow');
+  });
+});
+
+test('a preview reopened after another was closed shows its images; Open Preview from the Explorer opens a note no editor has', T, async () => {
+  const note = ['# 图片', '', '![小图](img/dot.png)', '', '正文。', ''].join('\n');
+  const other = ['# 另一篇', '', '<img src="img/dot.png">', ''].join('\n');
+  const second = ['# 第二篇', '', '![又一张](img/dot.png)', '', '第二篇正文。', ''].join('\n');
+  await withVSCode({ name: 'preview-reopen', files: { 'pics.md': note, 'pics2.md': second, 'unopened.md': other } }, async (vs) => {
+    fs.mkdirSync(path.join(vs.workspace, 'img'), { recursive: true });
+    fs.writeFileSync(path.join(vs.workspace, 'img', 'dot.png'), PNG_2X2);
+    const imageLoaded = () => vs.evalInWebview<boolean>(`(() => { const i = document.querySelector('#mln-root img'); return !!i && i.complete && i.naturalWidth === 2; })()`);
+    await openPreview(vs, 'pics.md');
+    await waitFor('image in the first preview', imageLoaded, 20_000);
+    // Close the preview, then open it again.
+    await vs.page.locator('.tabs-container .tab', { hasText: 'Preview' }).first().click();
+    await vs.runCommand('View: Close Editor');
+    await waitFor('the preview is gone', async () => (await vs.page.locator('iframe.webview.ready').count()) === 0, 15_000);
+    // Another note with images, rendered for the first time: its image URLs come from the new
+    // webview (the closed one's can no longer be asked, which left this preview blank).
+    await openPreview(vs, 'pics2.md');
+    await waitFor('image in the reopened preview', imageLoaded, 20_000);
+    assert.match(await vs.evalInWebview<string>(`document.getElementById('mln-root').textContent`), /第二篇正文/);
+
+    // Explorer → right-click a note that no editor has open → "Open Preview".
+    await vs.runCommand('View: Show Explorer');
+    const row = vs.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'unopened.md' }).first();
+    await row.waitFor({ state: 'visible', timeout: 15_000 });
+    const ours = async (timeoutMs: number): Promise<boolean> => {
+      try {
+        await waitFor('preview of unopened.md', async () => {
+          try {
+            return await vs.evalInWebview<boolean>(`document.getElementById('mln-root').textContent.includes('另一篇') && [...document.images].some((i) => i.complete && i.naturalWidth === 2)`, '#mln-root');
+          } catch {
+            return false;
+          }
+        }, timeoutMs, 300);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // VS Code's own preview is "Open Preview" there; ours says whose it is.
+    await row.click({ button: 'right' });
+    // VS Code's menus act on keyboard or mouse-up after their own mouse-down: hover, then Enter.
+    await vs.page.locator('.context-view .action-item .action-label', { hasText: /^Open ML Notes Preview$/ }).first().hover();
+    await vs.page.keyboard.press('Enter');
+    assert.ok(await ours(20_000), 'the ML Notes preview of unopened.md opened from the Explorer');
+    await vs.screenshot('preview-reopen');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ describe('CLI: ml-notes render (built dist/cli.js)', () => {
     assert.match(r.stderr, /note\.md:3: KaTeX parse error/);
   });
 
-  it('-o writes standalone HTML that needs no network and runs no script', () => {
+  it('-o writes standalone HTML that needs no network and runs only KaTeX\'s copy-tex', () => {
     const out = join(dir, 'out.html');
     const r = run(['render', join(dir, 'note.md'), '-o', out]);
     assert.equal(r.status, 0, r.stderr);
@@ -42,7 +43,16 @@ describe('CLI: ml-notes render (built dist/cli.js)', () => {
     assert.ok(html.includes('class="katex"'));
     assert.ok(html.includes('url(data:font/woff2;base64,'), 'KaTeX fonts are embedded');
     assert.ok(!/url\(fonts\//.test(html), 'no font is left to fetch');
-    assert.ok(!/<script/i.test(html));
+    const scripts = [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/gi)];
+    assert.equal(scripts.length, 1, 'one script');
+    const copyTex = readFileSync(join(root, 'node_modules/katex/dist/contrib/copy-tex.min.js'), 'utf8');
+    assert.equal(scripts[0]![1], copyTex);
+    const hash = createHash('sha256').update(copyTex).digest('base64');
+    assert.match(html, new RegExp(`script-src 'sha256-${hash.replace(/[+/]/g, '\\$&')}';`), 'the CSP allows that script by hash only');
+    assert.ok(!html.includes('alert(1)'), 'the note\'s own script is gone');
+    assert.ok(html.includes('<annotation encoding="application/x-tex">'), 'formulas keep their TeX for copying');
+    assert.match(html, /@media print[\s\S]*white-space: pre-wrap/, 'code wraps in print');
+    assert.match(html, /prefers-color-scheme: dark/, 'a dark variant');
     assert.ok(!/url\(\s*['"]?https?:|<link\b|\ssrc=["']?https?:/i.test(html), 'nothing is fetched from the network');
   });
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DocumentRenderer } from '../../src/core/markdown/documentRenderer';
+import { DEFAULT_RENDER_OPTIONS, DocumentRenderer } from '../../src/core/markdown/documentRenderer';
 import { findInlineMath } from '../../src/core/markdown/mathSyntax';
 import { rng } from './helpers';
 
@@ -9,7 +9,10 @@ import { rng } from './helpers';
 const HANG_GUARD = { timeout: 20_000 };
 
 const ATOMS = ['$', '$$', '\\(', '\\)', '\\[', '\\]', '`', '```', '\n', '\n\n', ' ', '中文', 'x', '_', '*', '-', '> ', '|', '\\', '{', '}',
-  '\\frac{', '\\begin{align}', '\\end{align}', '\\label{a}', '\\eqref{a}', '<b>', '</b>', '<script>', '1.', '#', '\\def\\x{\\x}', '[', ']', '(', ')'];
+  '\\frac{', '\\begin{align}', '\\end{align}', '\\label{a}', '\\eqref{a}', '<b>', '</b>', '<script>', '1.', '#', '\\def\\x{\\x}', '[', ']', '(', ')',
+  // Note syntax: HTML blocks, front matter, footnotes, callouts, TOC, marks, task items, mermaid.
+  '<details>', '</details>', '<div align="center">', '</div>', '<!--', '-->', '<pre>', '</pre>', '<img src="%E0%A4.png">',
+  '---\n', '[^1]', '[^1]: ', '> [!tip] ', '> [!NOTE]\n', '[TOC]', '==', '- [ ] ', '- [x] ', '```mermaid\n'];
 
 describe('fuzz: random Markdown + math never throws', () => {
   it('2 000 random documents', HANG_GUARD, () => {
@@ -23,6 +26,40 @@ describe('fuzz: random Markdown + math never throws', () => {
       assert.ok(Array.isArray(doc.chunks));
       findInlineMath(s);
     }
+  });
+});
+
+describe('fuzz: chunked render equals a whole-document render', () => {
+  it('500 random documents', HANG_GUARD, () => {
+    const r = rng(11);
+    // Lines and whole blocks (HTML elements and comments balanced, as notes write them) in random
+    // order; fences, math delimiters and list items may be left open.
+    const lines = ['', '', '', '段落 $x$', '# 标题', '## 标题', '<details>\n<summary>证明</summary>\n\n$$\na=b\n$$\n\n</details>',
+      '<div align="center">\n\n![图](a.png)\n\n</div>', '<!-- 注\n\n注 -->', '<pre>\n代码\n\n  缩进\n</pre>', '<img src="figs/a.png" width=400>',
+      '---', 'key: v', '[^1]', '见[^a]', '[^1]: 脚注', '[^a]: 另一个 $y$', '> [!tip] 提示 $t$', '> 引用', '[TOC]', '- [ ] 任务', '- 列表', '    缩进',
+      '```', '```mermaid', '$$', 'a=b', '\\begin{align}', '\\end{align}', '| a |', '|---|'];
+    const canonical = (doc: ReturnType<DocumentRenderer['render']>): string =>
+      doc.chunks.map((c) => c.html.replace(/data-line="(\d+)"/g, (_m, n: string) => `data-line="${Number(n) + c.startLine}"`)).join('') + JSON.stringify(doc.diagnostics);
+    for (let n = 0; n < 500; n++) {
+      const doc: string[] = [];
+      const len = 1 + Math.floor(r() * 30);
+      for (let i = 0; i < len; i++) doc.push(lines[Math.floor(r() * lines.length)]!);
+      const text = doc.join('\n');
+      const chunked = canonical(new DocumentRenderer().render(text));
+      const whole = canonical(new DocumentRenderer({ ...DEFAULT_RENDER_OPTIONS, wholeDocument: true }).render(text));
+      assert.equal(chunked, whole, JSON.stringify(text));
+    }
+  });
+});
+
+describe('known chunking gaps', () => {
+  // Found by the fuzz above with other seeds: an environment right after a list item or a
+  // footnote definition, holding a fence line, is cut differently. Kept visible until fixed.
+  it('\\begin{…} with ``` inside, lazily after a list item', () => {
+    const text = '- [ ] 任务\n\\begin{align}\n```\n\\end{align}\n\nkey: v';
+    const a = new DocumentRenderer().render(text).chunks.map((c) => c.html).join('');
+    const b = new DocumentRenderer({ ...DEFAULT_RENDER_OPTIONS, wholeDocument: true }).render(text).chunks.map((c) => c.html).join('');
+    assert.equal(a.replace(/data-line="\d+"/g, ''), b.replace(/data-line="\d+"/g, ''));
   });
 });
 

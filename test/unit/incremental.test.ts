@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DocumentRenderer, joinChunks, type RenderedDocument } from '../../src/core/markdown/documentRenderer';
+import { DEFAULT_RENDER_OPTIONS, DocumentRenderer, joinChunks, type RenderedDocument } from '../../src/core/markdown/documentRenderer';
 import { splitChunks } from '../../src/core/markdown/chunker';
 import MarkdownIt = require('markdown-it');
 import { mathPlugin } from '../../src/core/markdown/mathPlugin';
+import { noteSyntaxPlugin } from '../../src/core/markdown/noteSyntax';
 import { katexCount, proseText, rng } from './helpers';
 
 /** Canonical form of a render: HTML with chunk boundaries removed, plus diagnostics. */
@@ -34,7 +35,25 @@ const PIECES = [
   '1. 有序\n\n2. 松散列表',
   'It costs $5 and $10.',
   '<b>html</b> $m$',
+  // Raw HTML that spans blank lines, footnotes, headings that repeat, a table of contents.
+  '<details>\n<summary>证明</summary>\n\n$$\na = b\n$$\n\n</details>',
+  '<!-- 注释\n\n跨段落 $x$ -->',
+  '<pre>\n代码\n\n  缩进\n</pre>',
+  '<div align="center">\n\n![图](figs/a.png)\n\n</div>',
+  '<img src="figs/a.png" width=400>',
+  '脚注[^1]与[^b]',
+  '[^1]: 脚注内容 $z$',
+  '[^b]: 第二个\n\n    续行',
+  '## 重复标题',
+  '[TOC]',
+  '> [!tip] 提示 $\\alpha$\n> 内容 $y$',
+  '- [ ] 任务 $t$\n- [x] 完成',
+  '==高亮== 中文\n换行',
+  '```mermaid\ngraph TD; A-->B\n\nB-->C\n```',
 ];
+
+/** A note that starts with front matter (with a blank line inside it). */
+const FRONT = ['---', 'title: 扩散模型', '', 'tags: [ddpm]', '---', ''];
 
 function randomDoc(r: () => number, n: number): string[] {
   const lines: string[] = [];
@@ -55,10 +74,10 @@ describe('incremental rendering', () => {
     assert.deepEqual(canonical(edited), canonical(new DocumentRenderer().render(lines.join('\n'))));
   });
 
-  it('random edit sequences always match a fresh render (macros, labels, references)', () => {
+  it('random edit sequences always match a fresh render (macros, labels, references, HTML, footnotes, front matter)', () => {
     const r = rng(42);
     const renderer = new DocumentRenderer();
-    let lines = randomDoc(r, 60);
+    let lines = [...FRONT, ...randomDoc(r, 60)];
     renderer.render(lines.join('\n'));
     for (let step = 0; step < 120; step++) {
       const i = Math.floor(r() * lines.length);
@@ -86,6 +105,32 @@ describe('incremental rendering', () => {
   });
 });
 
+describe('chunks equal the whole document', () => {
+  const whole = (text: string) => new DocumentRenderer({ ...DEFAULT_RENDER_OPTIONS, wholeDocument: true }).render(text);
+  it('random notes render the same chunked as in one markdown-it pass', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const r = rng(seed);
+      const text = [...(seed % 2 ? FRONT : []), ...randomDoc(r, 40)].join('\n');
+      const chunked = new DocumentRenderer().render(text);
+      assert.ok(chunked.chunks.length > 10, 'the note is really cut into chunks');
+      assert.deepEqual(canonical(chunked), canonical(whole(text)), `seed ${seed}`);
+    }
+  });
+  it('raw HTML across blank lines is one chunk', () => {
+    const text = ['前', '', '<details>', '<summary>证明</summary>', '', '$$', 'a = b', '$$', '', '</details>', '', '<!-- a', '', 'b -->', '', '<pre>', 'x', '', 'y', '</pre>', '', '<div align="center">', '', '图', '', '</div>', '', '后'].join('\n');
+    assert.deepEqual(splitChunks(text).map((c) => c.startLine), [0, 2, 11, 15, 21, 27]);
+  });
+  it('front matter with a blank line inside stays one chunk', () => {
+    assert.deepEqual(splitChunks(FRONT.join('\n') + '\n# 标题').map((c) => c.startLine), [0, 6]);
+  });
+  it('an unclosed <div> keeps the rest of the note in one chunk rather than cutting it wrong', () => {
+    assert.equal(splitChunks('<div>\n\na\n\nb').length, 1);
+  });
+  it('tags inside code spans and fences are not markup', () => {
+    assert.equal(splitChunks('写 `<div>` 开头\n\n```html\n<details>\n```\n\n后').length, 3);
+  });
+});
+
 describe('chunking', () => {
   it('never splits fenced code, loose lists or indented continuations', () => {
     const text = ['```', 'a', '', 'b', '```', '', '- x', '', '- y', '', '  cont', '', 'para'].join('\n');
@@ -97,7 +142,7 @@ describe('chunking', () => {
   it('chunked output has the same text, math and structure as one markdown-it pass', () => {
     const text = randomDoc(rng(9), 150).join('\n');
     const chunked = joinChunks(new DocumentRenderer().render(text));
-    const whole = new MarkdownIt({ html: true, linkify: true }).use(mathPlugin).render(text);
+    const whole = new MarkdownIt({ html: true, linkify: true }).use(mathPlugin).use(noteSyntaxPlugin).render(text);
     const norm = (s: string): string => s.replace(/\s+/g, ' ').trim();
     assert.equal(norm(proseText(chunked)), norm(proseText(whole)));
     assert.equal(katexCount(chunked), katexCount(whole));

@@ -10,6 +10,7 @@ import MarkdownIt = require('markdown-it');
 import { displayCount, errorCount, katexCount, proseText, render, renderHtml } from './helpers';
 import { findInlineMath } from '../../src/core/markdown/mathSyntax';
 import { mathPlugin } from '../../src/core/markdown/mathPlugin';
+import { noteSyntaxPlugin } from '../../src/core/markdown/noteSyntax';
 import { KatexEngine } from '../../src/core/markdown/katexEngine';
 import { numberEquations } from '../../src/core/markdown/equationNumbers';
 import { DocumentRenderer, joinChunks } from '../../src/core/markdown/documentRenderer';
@@ -243,7 +244,8 @@ describe('the corpus renders chunk by chunk as in one markdown-it pass', () => {
     it(file, () => {
       const text = readFileSync(join(CORPUS, file), 'utf8');
       const chunked = joinChunks(new DocumentRenderer().render(text));
-      const whole = new MarkdownIt({ html: true, linkify: true }).use(mathPlugin).render(text);
+      // The same plugins in one pass over the whole note (Chinese line breaks, footnotes, callouts…).
+      const whole = new MarkdownIt({ html: true, linkify: true }).use(mathPlugin).use(noteSyntaxPlugin).render(text);
       const norm = (s: string): string => s.replace(/\s+/g, ' ').trim();
       assert.equal(norm(proseText(chunked)), norm(proseText(whole)));
       assert.equal(katexCount(chunked), katexCount(whole));

@@ -302,19 +302,6 @@ export function closesEnv(open: BlockOpen, text: string): number {
   return blockMathCloses(open, text);
 }
 
-/**
- * For a top-level line opening a display block: its closing line when the formula spans more
- * lines (blank ones included), else -1. The chunker's view of `mathBlockRule`.
- */
-export function displayBlockEnd(lines: readonly string[], start: number): number {
-  const first = lines[start]!.trimStart();
-  const open = blockMathOpen(first);
-  // Only `$$` blocks cross blank lines, so only they can hold a chunk boundary.
-  if (!open || open.kind !== '$$') return -1;
-  if (blockMathCloses(open, first.slice(2)) >= 0 || first.slice(2).includes('$$')) return -1;
-  return findBlockClose(open, first, { text: (i) => lines[i]!, outside: () => false }, start, lines.length);
-}
-
 /** Every math span in a piece of inline text (one paragraph), in order. */
 export function findInlineMath(src: string): MathSpan[] {
   const out: MathSpan[] = [];

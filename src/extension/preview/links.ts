@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { notePath, safeDecode } from '../../core/markdown/links';
 import { headingSlug } from '../../core/markdown/slug';
 import type { Logger } from '../logger';
 
@@ -14,12 +15,17 @@ export async function openLink(href: string, from: vscode.Uri, logger: Logger): 
     return;
   }
   const [pathPart, fragment] = splitOnce(href, '#');
-  const target = pathPart ? vscode.Uri.joinPath(from, '..', decodeURIComponent(pathPart)) : from;
+  const path = pathPart ? notePath(pathPart) : '';
+  if (path === undefined) {
+    void vscode.window.showWarningMessage(vscode.l10n.t('Cannot open link: {0}', href));
+    return;
+  }
+  const target = path ? vscode.Uri.joinPath(from, '..', path) : from;
   try {
     const document = await vscode.workspace.openTextDocument(target);
     const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One });
     if (fragment) {
-      const slug = decodeURIComponent(fragment).toLowerCase();
+      const slug = safeDecode(fragment).toLowerCase();
       for (let i = 0; i < document.lineCount; i++) {
         const m = /^#{1,6}\s+(.*)$/.exec(document.lineAt(i).text);
         if (m && headingSlug(m[1]!) === slug) {

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { PreviewState } from '../../shared/previewMessages';
 import type { Logger } from '../logger';
 import type { RenderService } from '../renderService';
+import { notePath } from '../../core/markdown/links';
 import { Disposable } from '../util/dispose';
 import { PREVIEW_VIEW_TYPE, PreviewPanel, type OutputsSource } from './previewPanel';
 
@@ -30,12 +31,22 @@ export class PreviewManager extends Disposable implements vscode.WebviewPanelSer
     this._register({ dispose: () => [...this.panels].forEach((p) => p.dispose()) });
   }
 
-  /** Opens (or reveals) the preview of the active Markdown editor, beside it or in its column. */
-  open(toSide: boolean, uri?: vscode.Uri): void {
+  /**
+   * Opens (or reveals) the preview of the active Markdown editor, beside it or in its column;
+   * with `uri` (the Explorer's context menu), of that note even when no editor has it open.
+   */
+  async open(toSide: boolean, uri?: vscode.Uri): Promise<void> {
     const editor = vscode.window.activeTextEditor;
-    const document = uri
+    let document = uri
       ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())
       : editor && isMarkdown(editor.document) ? editor.document : undefined;
+    if (!document && uri) {
+      try {
+        document = await vscode.workspace.openTextDocument(uri);
+      } catch (e) {
+        this.logger.warn(`preview: cannot open ${uri.toString()} (${e instanceof Error ? e.message : String(e)})`);
+      }
+    }
     if (!document) {
       void vscode.window.showInformationMessage(vscode.l10n.t('Open a Markdown note to preview it.'));
       return;
@@ -67,15 +78,30 @@ export class PreviewManager extends Disposable implements vscode.WebviewPanelSer
   }
 
   private adopt(panel: vscode.WebviewPanel, document: vscode.TextDocument, line: number | undefined): void {
-    this.renders.setResourceMapper((_doc, href) => resourceUrl(panel.webview, _doc, href));
     const preview = new PreviewPanel(panel, this.context.extensionUri, this.renders, this.logger, this.outputs, line);
     this.panels.add(preview);
     this.active = preview;
+    this.bindResources(preview);
     preview.onDidDispose(() => {
       this.panels.delete(preview);
       if (this.active === preview) this.active = undefined;
+      // WARNING: image URLs must come from a live webview; a closed one's mapper would leave
+      // the next preview blank. Rebind to a preview still open (or to the next one adopted).
+      if (this.resourcesFrom === preview) {
+        this.resourcesFrom = undefined;
+        const other = this.active ?? [...this.panels][0];
+        if (other) this.bindResources(other);
+      }
     });
     preview.show(document, line);
+  }
+
+  private resourcesFrom: PreviewPanel | undefined;
+
+  private bindResources(preview: PreviewPanel): void {
+    this.resourcesFrom = preview;
+    const webview = preview.panel.webview;
+    this.renders.setResourceMapper((doc, href) => resourceUrl(webview, doc, href));
   }
 }
 
@@ -85,8 +111,8 @@ function isMarkdown(document: vscode.TextDocument): boolean {
 
 /** Relative image paths of a note, as URLs the webview may load (absolute and web URLs stay). */
 function resourceUrl(webview: vscode.Webview, document: vscode.Uri, href: string): string | undefined {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(href) || href.startsWith('#')) return undefined;
-  const path = decodeURIComponent(href.split(/[?#]/)[0]!);
+  const path = notePath(href);
+  if (path === undefined) return undefined;
   const target = path.startsWith('/') ? document.with({ path }) : vscode.Uri.joinPath(document, '..', path);
   return webview.asWebviewUri(target).toString();
 }

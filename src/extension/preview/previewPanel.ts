@@ -65,6 +65,14 @@ export class PreviewPanel extends Disposable {
       }),
     );
     this._register(renders.onDidReset(() => this.refresh(true)));
+    // Type settings live in the page's style: a new page, which renders in full when ready.
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!this.document || !(e.affectsConfiguration('mlNotes.preview.fontSize') || e.affectsConfiguration('mlNotes.preview.lineHeight'))) return;
+        this.webviewReady = false;
+        this.show(this.document);
+      }),
+    );
     this._register({ dispose: () => this.cancelPending() });
     this.initialLine = initialLine;
   }
@@ -86,7 +94,7 @@ export class PreviewPanel extends Disposable {
       this.webviewReady = false;
       this.sentKeys.clear();
       const state: PreviewState = { uri: document.uri.toString(), line: line ?? this.initialLine };
-      this.panel.webview.html = previewHtml(this.panel.webview, this.extensionUri, state);
+      this.panel.webview.html = previewHtml(this.panel.webview, this.extensionUri, state, previewSettings());
     }
   }
 

@@ -8,7 +8,13 @@ import type { PreviewState } from '../../shared/previewMessages';
  * resources only through `asWebviewUri`, and the initial state in an escaped data attribute.
  * Notes' content arrives later by message and is never a script (the CSP forbids inline script).
  */
-export function previewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, state: PreviewState): string {
+/** Reader's type settings; 0 keeps the Markdown preview's own. */
+export interface PreviewTypography {
+  readonly fontSize: number;
+  readonly lineHeight: number;
+}
+
+export function previewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, state: PreviewState, type?: PreviewTypography): string {
   const nonce = randomBytes(16).toString('base64');
   const media = (p: string): string => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', ...p.split('/'))).toString();
   const csp = [
@@ -29,9 +35,18 @@ export function previewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, s
 <link rel="stylesheet" href="${media('media/highlight.css')}">
 <link rel="stylesheet" href="${media('media/preview.css')}">
 </head>
-<body>
-<main id="mln-root" data-state="${escapeHtml(JSON.stringify(state))}"></main>
+<body${typographyStyle(type)}>
+<main id="mln-root" data-state="${escapeHtml(JSON.stringify(state))}" data-mermaid="${escapeHtml(media('webview/mermaid.js'))}"></main>
 <script nonce="${nonce}" src="${media('webview/preview.js')}"></script>
 </body>
 </html>`;
+}
+
+
+/** Numbers only (validated here), as CSS variables the stylesheet reads. */
+function typographyStyle(type: PreviewTypography | undefined): string {
+  const vars: string[] = [];
+  if (type && Number.isFinite(type.fontSize) && type.fontSize >= 6 && type.fontSize <= 64) vars.push(`--mln-font-size:${type.fontSize}px`);
+  if (type && Number.isFinite(type.lineHeight) && type.lineHeight >= 0.8 && type.lineHeight <= 4) vars.push(`--mln-line-height:${type.lineHeight}`);
+  return vars.length ? ` style="${vars.join(';')}"` : '';
 }
