@@ -83,19 +83,19 @@ interface Dawn {
   globals: Record<string, unknown>;
 }
 
-let dawnTick: (() => void) | undefined;
+/** Shared through globalThis: the kernel and the lab bundle each carry a copy of this module. */
+const hook = globalThis as unknown as { __mlnDawnTick?: () => void; __mlnTickCaptured?: boolean; setImmediate: typeof setImmediate };
 
 /**
  * Dawn's binding schedules its event processing (`ProcessEvents`) with `setImmediate`, a native
  * function. Remember the latest one, so a synchronous read can run it while it waits.
  */
 function captureDawnTick(): void {
-  const g = globalThis as unknown as { setImmediate: typeof setImmediate; __mlnTickCaptured?: boolean };
-  if (g.__mlnTickCaptured) return;
-  g.__mlnTickCaptured = true;
-  const original = g.setImmediate;
-  g.setImmediate = function (fn: (...a: unknown[]) => void, ...args: unknown[]) {
-    if (typeof fn === 'function' && Function.prototype.toString.call(fn).includes('[native code]')) dawnTick = fn as () => void;
+  if (hook.__mlnTickCaptured) return;
+  hook.__mlnTickCaptured = true;
+  const original = hook.setImmediate;
+  hook.setImmediate = function (fn: (...a: unknown[]) => void, ...args: unknown[]) {
+    if (typeof fn === 'function' && Function.prototype.toString.call(fn).includes('[native code]')) hook.__mlnDawnTick = fn as () => void;
     return original(fn, ...args);
   } as typeof setImmediate;
 }
@@ -103,6 +103,7 @@ function captureDawnTick(): void {
 function pumpDawn(done: () => boolean, timeoutMs = 120_000): void {
   const t0 = Date.now();
   while (!done()) {
+    const dawnTick = hook.__mlnDawnTick;
     if (!dawnTick) throw new Error('WebGPU: cannot read synchronously (Dawn event hook not found); use await tensor.data()');
     dawnTick();
     if (Date.now() - t0 > timeoutMs) throw new Error(`WebGPU: a synchronous read did not finish in ${timeoutMs / 1000} s`);
@@ -157,15 +158,18 @@ export interface WebGpuStart {
   release(): void;
 }
 
+export interface WebGpuProbe {
+  readonly adapter: GPUAdapter;
+  readonly summary: AdapterSummary;
+}
+
 /**
- * Starts tfjs on WebGPU and makes it the active backend. Throws with a message that says what
- * is missing (dawn.node, Vulkan, an adapter) or, when `allowSoftware` is false, that the only
- * adapter is software rendering.
+ * Loads Dawn and asks for an adapter, without touching tfjs (so `auto` can still choose a native
+ * tfjs after it). Throws with what is missing: dawn.node, Vulkan, an adapter.
  */
-export async function startWebGpu(tf: Tf, options: { fromDir: string; allowSoftware: boolean; requireFn?: NodeJS.Require }): Promise<WebGpuStart> {
-  const req = options.requireFn ?? createRequire(join(options.fromDir, 'noop.js'));
-  const candidates = dawnCandidates(options.fromDir);
-  const path = candidates.find((p) => existsSync(p));
+export async function probeWebGpu(fromDir: string, requireFn?: NodeJS.Require): Promise<WebGpuProbe> {
+  const req = requireFn ?? createRequire(join(fromDir, 'noop.js'));
+  const path = dawnCandidates(fromDir).find((p) => existsSync(p));
   if (!path) {
     throw new Error(`WebGPU is not in this package (no dawn.node for ${process.platform}-${process.arch}): install the platform-specific ML Notes package, or set MLNOTES_DAWN to a dawn.node from the npm package "webgpu"`);
   }
@@ -185,15 +189,23 @@ export async function startWebGpu(tf: Tf, options: { fromDir: string; allowSoftw
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error(noAdapterMessage(process.platform, process.platform !== 'linux' || vulkanLoaderFound()));
   const info = adapter.info;
-  const summaryBase = { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' };
-  const legacyFallback = (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter;
-  const summary: AdapterSummary = { ...summaryBase, software: isSoftwareAdapter(summaryBase, legacyFallback ?? (info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter) };
-  if (summary.software && !options.allowSoftware) {
-    throw new Error(`the only WebGPU adapter is ${describeAdapter(summary)}`);
-  }
-  // The backend package registers nothing in Node unless navigator.gpu exists at import time;
-  // it does now, but its own factory would ask for another adapter: ours uses this one.
-  const webgpu = req('@tensorflow/tfjs-backend-webgpu') as { WebGPUBackend: new (d: GPUDevice, i?: GPUAdapterInfo) => WebGpuBackendLike };
+  const base = { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' };
+  // `isFallbackAdapter` moved from GPUAdapter to GPUAdapterInfo in the spec; read both.
+  const fallback = (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  return { adapter, summary: { ...base, software: isSoftwareAdapter(base, fallback) } };
+}
+
+/**
+ * Makes tfjs run on the probed adapter (the active backend from now on). `allowSoftware: false`
+ * (the `auto` choice) refuses a software adapter.
+ */
+export async function useWebGpu(tf: Tf, probe: WebGpuProbe, options: { allowSoftware: boolean }): Promise<WebGpuStart> {
+  const { adapter, summary } = probe;
+  if (summary.software && !options.allowSoftware) throw new Error(`the only WebGPU adapter is ${describeAdapter(summary)}`);
+  // Required here, after navigator.gpu exists (the package checks for it when loaded). Its own
+  // backend factory would ask for another adapter: the one registered below uses the probed one.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const webgpu = require('@tensorflow/tfjs-backend-webgpu') as { WebGPUBackend: new (d: GPUDevice, i?: GPUAdapterInfo) => WebGpuBackendLike };
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
@@ -209,11 +221,14 @@ export async function startWebGpu(tf: Tf, options: { fromDir: string; allowSoftw
   let backend: WebGpuBackendLike | undefined;
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => {
-    backend = new webgpu.WebGPUBackend(device, info);
+    backend = new webgpu.WebGPUBackend(device, adapter.info);
     patchReadSync(backend, tf);
     return backend as never;
   });
-  if (!(await tf.setBackend('webgpu'))) throw new Error('the tfjs webgpu backend did not initialise');
+  if (!(await tf.setBackend('webgpu'))) {
+    device.destroy();
+    throw new Error('the tfjs webgpu backend did not initialise');
+  }
   await tf.ready();
   let released = false;
   return {
@@ -230,4 +245,9 @@ export async function startWebGpu(tf: Tf, options: { fromDir: string; allowSoftw
       }
     },
   };
+}
+
+/** probeWebGpu + useWebGpu. */
+export async function startWebGpu(tf: Tf, options: { fromDir: string; allowSoftware: boolean; requireFn?: NodeJS.Require }): Promise<WebGpuStart> {
+  return useWebGpu(tf, await probeWebGpu(options.fromDir, options.requireFn), options);
 }
