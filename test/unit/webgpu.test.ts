@@ -93,6 +93,28 @@ describe('backend=webgpu in the TypeScript kernel (SwiftShader)', { skip: swifts
   });
 });
 
+const LAB_STEP = `import { diffusion } from 'ml-notes/lab';
+const m = new diffusion.DenoiserMLP({ seed: 3 });
+const r = await diffusion.train(m, { data: 'twoMoons', steps: 1, batchSize: 128, seed: 1 });
+console.log('RESULT ' + JSON.stringify([...r.losses, ...Array.from(m.getFlat().dataSync()).slice(0, 50)]));`;
+
+describe('the lab inside the kernel', { skip: existsSync(paths.tfjsKernel) ? false : 'needs npm run build' }, () => {
+  it('a denoiser step on wasm (the lab shares the kernel\'s backend packages, no second copy)', async () => {
+    const wasm = await runBlock(LAB_STEP, 'wasm');
+    assert.equal(wasm.result.status, 'succeeded', wasm.errors.join('\n'));
+    assert.equal(results(wasm.text).length, 51);
+  });
+  it('the same denoiser step on webgpu (SwiftShader) gives the same loss and parameters', { skip: swiftshader }, async () => {
+    const gpu = await runBlock(LAB_STEP, 'webgpu', { VK_ICD_FILENAMES: ICD });
+    assert.equal(gpu.result.status, 'succeeded', gpu.errors.join('\n'));
+    const wasm = await runBlock(LAB_STEP, 'wasm');
+    const g = results(gpu.text);
+    const w = results(wasm.text);
+    assert.equal(g.length, w.length);
+    for (let i = 0; i < g.length; i++) assert.ok(Math.abs(g[i]! - w[i]!) <= 1e-4 * Math.max(1, Math.abs(w[i]!)), `value ${i}: ${g[i]} vs ${w[i]}`);
+  });
+});
+
 describe('the lab on WebGPU gives the numbers it gives on wasm (SwiftShader)', { skip: swiftshader }, () => {
   const icd = process.env['VK_ICD_FILENAMES'];
   process.env['VK_ICD_FILENAMES'] = ICD;

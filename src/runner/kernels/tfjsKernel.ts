@@ -258,7 +258,11 @@ function requireWithTf(path: string, tf: Tf): unknown {
   ) => void;
   const shared = (id: string): unknown => {
     if (id === '@tensorflow/tfjs' || id === '@tensorflow/tfjs-core') return tf;
-    // The lab's WebGPU start needs the backend package bundled here (dist/ has no node_modules).
+    // The backend packages bundled here, never a second copy: dist/ has no node_modules, and in a
+    // checkout a second tfjs-backend-wasm would re-register the wasm kernels with functions of a
+    // module that never initialised ("wasmFusedMatMul is not a function").
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (id === '@tensorflow/tfjs-backend-wasm') return require('@tensorflow/tfjs-backend-wasm');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (id === '@tensorflow/tfjs-backend-webgpu') return require('@tensorflow/tfjs-backend-webgpu');
     return req(id);
