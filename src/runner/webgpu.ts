@@ -12,7 +12,8 @@
  * - Adapter honesty: a software adapter (SwiftShader, llvmpipe, `isFallbackAdapter`) is reported
  *   as software, and `auto` never picks one.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -52,7 +53,7 @@ export function vulkanLoaderFound(dirs: readonly string[] = VULKAN_LOADER_DIRS):
 export function noAdapterMessage(platform: NodeJS.Platform, loaderFound: boolean): string {
   if (platform === 'linux') {
     return loaderFound
-      ? 'WebGPU found no GPU adapter: the Vulkan loader is installed but no Vulkan driver answered. Install your GPU\'s Vulkan driver (NVIDIA: the proprietary driver, which ships its Vulkan ICD; AMD/Intel: mesa-vulkan-drivers) and check with `vulkaninfo --summary`.'
+      ? 'WebGPU found no GPU adapter: the Vulkan loader is installed but no Vulkan driver gave a usable adapter (Dawn rejects Mesa\'s lavapipe). Install your GPU\'s Vulkan driver (NVIDIA: the proprietary driver, which ships its Vulkan ICD; AMD/Intel: mesa-vulkan-drivers) and check with `vulkaninfo --summary`.'
       : 'WebGPU needs Vulkan, and the Vulkan loader (libvulkan.so.1) is not installed: install libvulkan1 (Debian/Ubuntu: sudo apt install libvulkan1; Fedora: vulkan-loader; Arch: vulkan-icd-loader) and your GPU\'s Vulkan driver.';
   }
   if (platform === 'win32') return 'WebGPU found no GPU adapter: update the GPU driver (D3D12 is needed).';
@@ -76,6 +77,21 @@ export function dawnCandidates(fromDir: string, env: NodeJS.ProcessEnv = process
     // Not a development checkout: no node_modules/webgpu.
   }
   return out;
+}
+
+/**
+ * Without XDG_RUNTIME_DIR, Vulkan's Wayland surface support prints "XDG_RUNTIME_DIR is invalid"
+ * to stderr (headless servers, CI). Compute needs no display: a private empty folder silences it.
+ */
+function quietWayland(): void {
+  if (process.platform !== 'linux' || process.env['XDG_RUNTIME_DIR']) return;
+  try {
+    const dir = join(tmpdir(), `mln-xdg-${process.getuid?.() ?? 'user'}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env['XDG_RUNTIME_DIR'] = dir;
+  } catch {
+    // Only a cosmetic warning is at stake.
+  }
 }
 
 interface Dawn {
@@ -174,6 +190,7 @@ export async function probeWebGpu(fromDir: string, requireFn?: NodeJS.Require): 
     throw new Error(`WebGPU is not in this package (no dawn.node for ${process.platform}-${process.arch}): install the platform-specific ML Notes package, or set MLNOTES_DAWN to a dawn.node from the npm package "webgpu"`);
   }
   captureDawnTick();
+  quietWayland();
   let dawn: Dawn;
   try {
     dawn = req(path) as Dawn;

@@ -85,6 +85,13 @@ describe('backend=webgpu in the TypeScript kernel (SwiftShader)', { skip: swifts
     const auto = await runBlock(MATMUL, 'auto', env);
     assert.equal(auto.result.status, 'succeeded', auto.errors.join('\n'));
     assert.equal(auto.output.backend, 'wasm');
+    // Dawn's and the Vulkan loader's chatter while probing stays out of the run's output.
+    assert.doesNotMatch(auto.text, /XDG_RUNTIME_DIR|Vulkan|Dawn|dawn/);
+  });
+  it('auto with no Vulkan driver at all: wasm, and the output stays calm', async () => {
+    const auto = await runBlock(MATMUL, 'auto', { VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+    assert.equal(auto.output.backend, 'wasm');
+    assert.doesNotMatch(auto.text, /XDG_RUNTIME_DIR|Vulkan|Dawn|dawn/);
   });
   it('no Vulkan driver: backend=webgpu fails with a message naming what to install', async () => {
     const none = await runBlock(MATMUL, 'webgpu', { VK_ICD_FILENAMES: '/nonexistent/icd.json' });

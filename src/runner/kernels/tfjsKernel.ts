@@ -12,6 +12,7 @@
  * versions shipped with the extension (or to the native tfjs-node the user installed), so
  * exactly one tfjs lives in the process. Errors are reported with the snippet's own line numbers.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
@@ -19,7 +20,7 @@ import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { transform } from 'sucrase';
 import { createReporter, emit } from './report';
-import { probeWebGpu, useWebGpu, type WebGpuProbe, type WebGpuStart } from '../webgpu';
+import { probeWebGpu, useWebGpu, type AdapterSummary, type WebGpuProbe, type WebGpuStart } from '../webgpu';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
@@ -38,10 +39,17 @@ async function loadBackend(preference: string): Promise<{ tf: Tf; backend: strin
   let probe: WebGpuProbe | undefined;
   if (preference === 'webgpu' || preference === 'auto') {
     try {
-      probe = await probeWebGpu(__dirname);
-      if (preference === 'auto' && probe.summary.software) {
-        notes.push(`WebGPU: skipped the software adapter (${[probe.summary.vendor, probe.summary.architecture].filter(Boolean).join(' · ')}): not a GPU`);
-        probe = undefined;
+      // Looked at in a child first: Dawn and the Vulkan loader print to the process's stderr
+      // while they enumerate adapters (drivers they reject, no Wayland), which would otherwise
+      // land in every auto run's output. That goes to the trace notes; Dawn is loaded here only
+      // when it will be used.
+      const child = probeInChild();
+      if (child.stderr) notes.push(`WebGPU probe stderr: ${child.stderr}`);
+      if (!child.ok) throw new Error(child.error);
+      if (preference === 'auto' && child.summary.software) {
+        notes.push(`WebGPU: skipped the software adapter (${[child.summary.vendor, child.summary.architecture].filter(Boolean).join(' · ')}): not a GPU`);
+      } else {
+        probe = await probeWebGpu(__dirname);
       }
     } catch (e) {
       if (preference === 'webgpu') throw new Error(`the webgpu backend is not available: ${(e as Error).message}`);
@@ -117,6 +125,21 @@ async function loadBackend(preference: string): Promise<{ tf: Tf; backend: strin
   quietCpuBanner(tf.engine().findBackend('cpu'));
   await tf.ready();
   return { tf, backend: 'cpu', device: 'CPU (JavaScript)', detail: detail(), notes };
+}
+
+const PROBE_FLAG = '--probe-webgpu';
+
+/** Runs this kernel file with PROBE_FLAG: the adapter Dawn finds, and what it printed meanwhile. */
+function probeInChild(): { ok: true; summary: AdapterSummary; stderr: string } | { ok: false; error: string; stderr: string } {
+  const r = spawnSync(process.execPath, [__filename, PROBE_FLAG], { encoding: 'utf8', timeout: 30_000, env: process.env });
+  const stderr = (r.stderr ?? '').trim().split('\n').slice(0, 6).join(' | ').slice(0, 1000);
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  try {
+    const parsed = JSON.parse(line) as { ok: true; summary: AdapterSummary } | { ok: false; error: string };
+    return { ...parsed, stderr };
+  } catch {
+    return { ok: false, error: r.error ? r.error.message : `the probe ended without an answer (${r.signal ?? `exit ${r.status}`})`, stderr };
+  }
 }
 
 interface BackendLike {
@@ -292,6 +315,17 @@ function watchParent(): void {
   new Worker(source, { eval: true }).unref();
 }
 
+if (process.argv[2] === PROBE_FLAG) {
+  // The WebGPU probe child (see probeInChild): one JSON line out, Dawn's stderr goes to the parent.
+  probeWebGpu(__dirname).then(
+    (p) => process.stdout.write(JSON.stringify({ ok: true, summary: p.summary }) + '\n', () => process.exit(0)),
+    (e: unknown) => process.stdout.write(JSON.stringify({ ok: false, error: (e as Error).message }) + '\n', () => process.exit(0)),
+  );
+} else {
+  startKernel();
+}
+
+function startKernel(): void {
 watchParent();
 
 process.on('unhandledRejection', (e) => {
@@ -313,3 +347,4 @@ main().then(
     process.stdout.write('', () => process.exit(1));
   },
 );
+}
