@@ -94,6 +94,15 @@ function quietWayland(): void {
   }
 }
 
+/** The first dawn.node candidate that exists; throws saying how to get one. */
+export function findDawn(fromDir: string): string {
+  const path = dawnCandidates(fromDir).find((p) => existsSync(p));
+  if (!path) {
+    throw new Error(`WebGPU is not in this package (no dawn.node for ${process.platform}-${process.arch}): install the platform-specific ML Notes package, or set MLNOTES_DAWN to a dawn.node from the npm package "webgpu"`);
+  }
+  return path;
+}
+
 interface Dawn {
   create(flags: string[]): GPU;
   globals: Record<string, unknown>;
@@ -185,10 +194,7 @@ export interface WebGpuProbe {
  */
 export async function probeWebGpu(fromDir: string, requireFn?: NodeJS.Require): Promise<WebGpuProbe> {
   const req = requireFn ?? createRequire(join(fromDir, 'noop.js'));
-  const path = dawnCandidates(fromDir).find((p) => existsSync(p));
-  if (!path) {
-    throw new Error(`WebGPU is not in this package (no dawn.node for ${process.platform}-${process.arch}): install the platform-specific ML Notes package, or set MLNOTES_DAWN to a dawn.node from the npm package "webgpu"`);
-  }
+  const path = findDawn(fromDir);
   captureDawnTick();
   quietWayland();
   let dawn: Dawn;

@@ -20,7 +20,7 @@ import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { transform } from 'sucrase';
 import { createReporter, emit } from './report';
-import { probeWebGpu, useWebGpu, type AdapterSummary, type WebGpuProbe, type WebGpuStart } from '../webgpu';
+import { findDawn, probeWebGpu, useWebGpu, type AdapterSummary, type WebGpuProbe, type WebGpuStart } from '../webgpu';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
@@ -43,6 +43,7 @@ async function loadBackend(preference: string): Promise<{ tf: Tf; backend: strin
       // while they enumerate adapters (drivers they reject, no Wayland), which would otherwise
       // land in every auto run's output. That goes to the trace notes; Dawn is loaded here only
       // when it will be used.
+      findDawn(__dirname); // the universal package has none: no child to start
       const child = probeInChild();
       if (child.stderr) notes.push(`WebGPU probe stderr: ${child.stderr}`);
       if (!child.ok) throw new Error(child.error);
