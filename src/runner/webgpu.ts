@@ -179,6 +179,7 @@ export interface WebGpuStart {
   readonly adapter: AdapterSummary;
   /** The device line for the backend event and status bar. */
   readonly device: string;
+  readonly gpuDevice: GPUDevice;
   /** Frees the GPU: disposes the backend's buffers and destroys the device. */
   release(): void;
 }
@@ -257,6 +258,7 @@ export async function useWebGpu(tf: Tf, probe: WebGpuProbe, options: { allowSoft
   return {
     adapter: summary,
     device: describeAdapter(summary),
+    gpuDevice: device,
     release: () => {
       if (released) return;
       released = true;

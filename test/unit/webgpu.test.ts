@@ -4,13 +4,14 @@
  * libvulkan1), which is how CI gets a WebGPU adapter without a GPU. Without that driver those
  * tests are skipped, saying why.
  */
-import { describe, it, after } from 'node:test';
+import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { describeAdapter, isSoftwareAdapter, noAdapterMessage, vulkanLoaderFound } from '../../src/runner/webgpu';
+/// <reference types="@webgpu/types" />
+import { describeAdapter, isSoftwareAdapter, noAdapterMessage, startWebGpu, vulkanLoaderFound } from '../../src/runner/webgpu';
 import { findSnippets } from '../../src/core/snippets/snippets';
 import { startSnippet } from '../../src/runner/runSnippet';
 import { distKernelPaths } from '../../src/cli/commands/run';
@@ -124,7 +125,9 @@ describe('the lab inside the kernel', { skip: existsSync(paths.tfjsKernel) ? fal
 
 describe('the lab on WebGPU gives the numbers it gives on wasm (SwiftShader)', { skip: swiftshader }, () => {
   const icd = process.env['VK_ICD_FILENAMES'];
-  process.env['VK_ICD_FILENAMES'] = ICD;
+  before(() => {
+    process.env['VK_ICD_FILENAMES'] = ICD;
+  });
   after(() => {
     releaseWebGpu();
     if (icd === undefined) delete process.env['VK_ICD_FILENAMES'];
@@ -178,5 +181,19 @@ describe('the lab on WebGPU gives the numbers it gives on wasm (SwiftShader)', {
       return out;
     });
     close(r.webgpu, r.wasm, 1e-4, 'y');
+  });
+  it('release() destroys the GPU device (its memory goes back)', async () => {
+    releaseWebGpu();
+    const g = await startWebGpu(tf, { fromDir: join(__dirname, '..', '..', 'src', 'runner'), allowSoftware: true });
+    const y = tf.matMul(tf.ones([8, 8]), tf.ones([8, 8]));
+    assert.equal(y.dataSync()[0], 8);
+    let lost: GPUDeviceLostInfo | undefined;
+    void g.gpuDevice.lost.then((info) => (lost = info));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(lost, undefined);
+    g.release();
+    const info = await Promise.race([g.gpuDevice.lost, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000))]);
+    assert.equal(info?.reason, 'destroyed');
+    await setBackend('wasm');
   });
 });
