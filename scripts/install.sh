@@ -59,7 +59,9 @@ fi
 # npm ci wipes and refills node_modules (~20 s): skip it when this script already ran it for
 # the same package.json + package-lock.json (a stamp in node_modules records their hash).
 # Note: npm 11 skips dependency install scripts not listed in package.json#allowScripts
-# (here esbuild's and @vscode/vsce-sign's); neither is needed to build, package or test.
+# (here esbuild's, @vscode/vsce-sign's and webgpu's, which only clears macOS's quarantine flag on
+# its prebuilt dawn.node); none is needed to build, package or test. webgpu ships dawn.node for
+# every platform inside the npm package: nothing is downloaded at install time.
 stamp="node_modules/.mln-install-stamp"
 if [ -f package-lock.json ]; then
   want="$(sha256sum package-lock.json package.json | sha256sum | cut -d' ' -f1)"
