@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 /// <reference types="@webgpu/types" />
-import { describeAdapter, isSoftwareAdapter, noAdapterMessage, startWebGpu, vulkanLoaderFound } from '../../src/runner/webgpu';
+import { dawnCandidates, describeAdapter, isSoftwareAdapter, noAdapterMessage, startWebGpu, vulkanLoaderFound } from '../../src/runner/webgpu';
 import { findSnippets } from '../../src/core/snippets/snippets';
 import { startSnippet } from '../../src/runner/runSnippet';
 import { distKernelPaths } from '../../src/cli/commands/run';
@@ -44,6 +44,15 @@ describe('WebGPU adapter honesty', () => {
     mkdirSync(join(empty, 'lib'));
     writeFileSync(join(empty, 'lib', 'libvulkan.so.1'), '');
     assert.equal(vulkanLoaderFound([join(empty, 'lib')]), true);
+  });
+  it('dawn.node: $MLNOTES_DAWN first, then a platform package\'s dist/dawn/<platform>, then node_modules/webgpu', () => {
+    const plat = `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`;
+    const kernels = join(__dirname, '..', '..', 'dist', 'kernels');
+    const c = dawnCandidates(kernels, { MLNOTES_DAWN: '/opt/dawn.node' });
+    assert.equal(c[0], '/opt/dawn.node');
+    assert.equal(c[1], join(__dirname, '..', '..', 'dist', 'dawn', plat, 'dawn.node'));
+    assert.equal(c[c.length - 1], join(__dirname, '..', '..', 'node_modules', 'webgpu', 'dist', plat, 'dawn.node'));
+    assert.equal(dawnCandidates(kernels, {})[0], c[1]);
   });
 });
 
