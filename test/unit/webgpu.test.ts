@@ -91,6 +91,14 @@ describe('backend=webgpu in the TypeScript kernel (SwiftShader)', { skip: swifts
     assert.equal(g.length, 64 * 16);
     for (let i = 0; i < g.length; i++) assert.ok(Math.abs(g[i]! - w[i]!) <= 1e-4 * Math.max(1, Math.abs(w[i]!)), `element ${i}: ${g[i]} vs ${w[i]}`);
   });
+  it('an op the webgpu backend lacks (BitwiseAnd) runs on the cpu backend and feeds back into the GPU', async () => {
+    const code = `import * as tf from '@tensorflow/tfjs';
+const r = tf.bitwiseAnd(tf.tensor1d([12, 10, 7], 'int32'), tf.tensor1d([10, 6, 5], 'int32'));
+console.log('RESULT ' + JSON.stringify(Array.from(tf.add(r, 1).dataSync())));`;
+    const gpu = await runBlock(code, 'webgpu', env);
+    assert.equal(gpu.result.status, 'succeeded', gpu.errors.join('\n'));
+    assert.deepEqual(results(gpu.text), [12 & 10, 10 & 6, 7 & 5].map((v) => v + 1));
+  });
   it('auto does not pick the software adapter', async () => {
     const auto = await runBlock(MATMUL, 'auto', env);
     assert.equal(auto.result.status, 'succeeded', auto.errors.join('\n'));
