@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
@@ -63,13 +63,16 @@ export function noAdapterMessage(platform: NodeJS.Platform, loaderFound: boolean
 
 /**
  * Where dawn.node may be: $MLNOTES_DAWN, a platform-specific package's dist/dawn/<platform>-<arch>/
- * (next to the kernel), then the `webgpu` npm package (a development checkout).
+ * (next to the kernel), a `webgpu` package in the native-backend folders ($MLNOTES_NATIVE_PATHS),
+ * then the `webgpu` npm package of a development checkout.
  */
 export function dawnCandidates(fromDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const plat = `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`;
   const out: string[] = [];
   if (env['MLNOTES_DAWN']) out.push(env['MLNOTES_DAWN']);
   out.push(join(fromDir, '..', 'dawn', plat, 'dawn.node'), join(fromDir, 'dawn', plat, 'dawn.node'));
+  // "Install Native TensorFlow Backend" → WebGPU puts the `webgpu` package in a native folder.
+  for (const dir of (env['MLNOTES_NATIVE_PATHS'] ?? '').split(delimiter).filter(Boolean)) out.push(join(dir, 'webgpu', 'dist', plat, 'dawn.node'));
   try {
     const pkg = createRequire(join(fromDir, 'noop.js')).resolve('webgpu/package.json');
     out.push(join(dirname(pkg), 'dist', plat, 'dawn.node'));

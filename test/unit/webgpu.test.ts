@@ -53,6 +53,8 @@ describe('WebGPU adapter honesty', () => {
     assert.equal(c[1], join(__dirname, '..', '..', 'dist', 'dawn', plat, 'dawn.node'));
     assert.equal(c[c.length - 1], join(__dirname, '..', '..', 'node_modules', 'webgpu', 'dist', plat, 'dawn.node'));
     assert.equal(dawnCandidates(kernels, {})[0], c[1]);
+    // The folder "Install Native TensorFlow Backend" → WebGPU installs into.
+    assert.ok(dawnCandidates(kernels, { MLNOTES_NATIVE_PATHS: '/store/native/node_modules' }).includes(join('/store/native/node_modules', 'webgpu', 'dist', plat, 'dawn.node')));
   });
 });
 
