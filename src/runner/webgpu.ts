@@ -101,7 +101,7 @@ function quietWayland(): void {
 export function findDawn(fromDir: string): string {
   const path = dawnCandidates(fromDir).find((p) => existsSync(p));
   if (!path) {
-    throw new Error(`WebGPU is not in this package (no dawn.node for ${process.platform}-${process.arch}): install the platform-specific ML Notes package, or set MLNOTES_DAWN to a dawn.node from the npm package "webgpu"`);
+    throw new Error(`WebGPU is not in this package (no dawn.node for ${process.platform}-${process.arch}): install the platform-specific ML Notes package, or run "ML Notes: Install Native TensorFlow Backend" → WebGPU, or set MLNOTES_DAWN to a dawn.node from the npm package "webgpu"`);
   }
   return path;
 }
