@@ -23,7 +23,7 @@
 import { spawn } from 'child_process';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { data, diffusion, rl, Rng, setBackend, type BackendName } from '../src/lab';
+import { data, diffusion, rl, Rng, setBackend, webGpuDevice, type BackendName } from '../src/lab';
 
 const args = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -100,6 +100,11 @@ const median = (a: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/** JavaScript and software-rendered WebGPU (SwiftShader: ~0.3 steps/s) get short rounds. */
+function slowBackend(b: BackendName): boolean {
+  return b === 'cpu' || (b === 'webgpu' && /^software/.test(webGpuDevice() ?? ''));
+}
+
 /** The same model and loss trained the straightforward way: layers + tf.train.adam().minimize. */
 async function speedAutograd(backend: BackendName): Promise<number> {
   const m = new diffusion.DenoiserMLP({ seed: 0 });
@@ -133,7 +138,7 @@ async function speedAutograd(backend: BackendName): Promise<number> {
     });
   };
   step();
-  const n = backend === 'cpu' ? 3 : quick ? 10 : 40;
+  const n = slowBackend(backend) ? 3 : quick ? 10 : 40;
   const t0 = performance.now();
   for (let i = 0; i < n; i++) step();
   const sps = n / ((performance.now() - t0) / 1000);
@@ -298,12 +303,13 @@ async function main(): Promise<void> {
     const rounds = quick ? 3 : 9;
     for (const b of backends) {
       await setBackend(b);
+      if (b === 'webgpu') out(`  webgpu adapter: ${webGpuDevice()}`);
       const tr = tfjsTrainer();
-      const n = b === 'cpu' ? 3 : 40;
-      await tr.run(b === 'cpu' ? 1 : 10);
+      const n = slowBackend(b) ? 3 : 40;
+      await tr.run(slowBackend(b) ? 1 : 10);
       const ours: number[] = [];
       const theirs: number[] = [];
-      for (let r = 0; r < (b === 'cpu' ? 2 : rounds); r++) {
+      for (let r = 0; r < (slowBackend(b) ? 2 : rounds); r++) {
         ours.push(await tr.run(n));
         if (typeof torch !== 'string' && b === backends[0]) theirs.push(await torch.round(n));
       }

@@ -2,12 +2,17 @@
 
 Same network as src/lab/diffusion/denoiser.ts: [x*c_in, c_noise] (3) -> 128 -> 128 -> 2, ReLU,
 Adam(lr 1e-3), batch 1024, the EDM loss on two moons with inputs built on the host each step.
+LAB_TORCH_DEVICE=cuda (scripts/gpu-check.sh) trains on the GPU; the batch is still built on the
+host and copied each step, as the tfjs runs do.
 """
-import json, math, sys, time
+import json, math, os, sys, time
 import torch
+
+dev = torch.device(os.environ.get("LAB_TORCH_DEVICE", "cpu"))
 
 torch.manual_seed(0)
 net = torch.nn.Sequential(torch.nn.Linear(3, 128), torch.nn.ReLU(), torch.nn.Linear(128, 128), torch.nn.ReLU(), torch.nn.Linear(128, 2))
+net = net.to(dev)
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 B, sd = 1024, 1.0
 
@@ -21,7 +26,7 @@ def batch():
     xn = x0 + sigma * torch.randn(B, 2)
     v = sigma ** 2 + sd ** 2
     c_skip, c_out, c_in, c_noise = sd ** 2 / v, sigma * sd / v.sqrt(), 1 / v.sqrt(), sigma.log() / 4
-    return torch.cat([c_in * xn, c_noise], 1), (x0 - c_skip * xn) / c_out
+    return torch.cat([c_in * xn, c_noise], 1).to(dev), ((x0 - c_skip * xn) / c_out).to(dev)
 
 def step():
     inp, target = batch()
@@ -36,7 +41,7 @@ def timed(n):
     for _ in range(n):
         last = step()
     dt = time.perf_counter() - t0
-    return {"torch": torch.__version__, "threads": torch.get_num_threads(), "steps": n, "seconds": dt, "stepsPerSecond": n / dt, "loss": last}
+    return {"torch": torch.__version__, "device": str(dev), "threads": torch.get_num_threads(), "steps": n, "seconds": dt, "stepsPerSecond": n / dt, "loss": last}
 
 for _ in range(10):
     step()

@@ -8,6 +8,12 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const production = process.argv.includes('--production');
+// --target <vsce target> (linux-x64, darwin-arm64, win32-x64, …): a platform-specific package,
+// which carries that platform's dawn.node (WebGPU). Without it no dawn.node is copied: the
+// universal package runs on WebAssembly, and a checkout finds node_modules/webgpu by itself.
+const targetIndex = process.argv.indexOf('--target');
+// vsce runs `vscode:prepublish` (this script, no arguments) itself: it reads the target from the env.
+const target = targetIndex > 0 ? process.argv[targetIndex + 1] : process.env.MLNOTES_VSIX_TARGET || undefined;
 
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(join(dist, 'media', 'katex', 'fonts'), { recursive: true });
@@ -83,7 +89,7 @@ await Promise.all([
           platform: 'node',
           format: 'cjs',
           target: 'node18',
-          external: ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm'],
+          external: ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'],
         }),
       ]
     : []),
@@ -151,4 +157,15 @@ cpSync(join(root, 'src/core/kb/torch_index.py'), join(dist, 'kernels/torch_index
 const wasmSrc = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
 mkdirSync(join(dist, 'tfjs-wasm'), { recursive: true });
 for (const f of readdirSync(wasmSrc)) if (f.endsWith('.wasm')) cpSync(join(wasmSrc, f), join(dist, 'tfjs-wasm', f));
-console.log('built dist/');
+// dawn.node for a platform-specific package: ~20-40 MB per platform (7 MB compressed), too much to
+// ship all five in the universal package.
+if (target) {
+  const [os, arch] = target.split('-');
+  const dawnDir = os === 'darwin' ? 'darwin-universal' : `${os}-${arch}`;
+  const src = join(root, 'node_modules/webgpu/dist', dawnDir);
+  if (!existsSync(join(src, 'dawn.node'))) throw new Error(`no dawn.node for --target ${target} in ${src}`);
+  // Windows needs the DLLs beside it (d3dcompiler, dxcompiler); copy the whole folder.
+  cpSync(src, join(dist, 'dawn', dawnDir), { recursive: true });
+  cpSync(join(root, 'node_modules/webgpu/LICENSE.md'), join(dist, 'dawn', 'LICENSE-webgpu.md'));
+}
+console.log(`built dist/${target ? ` for ${target}` : ''}`);

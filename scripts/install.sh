@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent installer for a fresh machine (Debian bookworm, Node 20, npm 11, root).
 #   1. Debian packages (only the missing ones): chromium libkrb5-dev ripgrep
-#      python3-torch python3-matplotlib fonts-wqy-microhei
+#      python3-torch python3-matplotlib fonts-wqy-microhei libvulkan1
 #   2. the project's npm dependencies (npm ci, or npm install without a lockfile)
 #   3. code-server 4.100.3 (a real VS Code for the e2e tests) into
 #      .vscode-test/code-server/, skipped when that version is already installed and
@@ -18,7 +18,8 @@ CS_ENTRY="$CS_DIR/node_modules/code-server/out/node/entry.js"
 RG_VERSION_DIR="vscode-ripgrep-cache-1.15.11"
 RG_TARBALL="ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz"
 # fonts-wqy-microhei: a small CJK font, so screenshots of the (Chinese) sample notes show text, not boxes.
-APT_PACKAGES=(chromium libkrb5-dev ripgrep python3-torch python3-matplotlib fonts-wqy-microhei)
+# libvulkan1: the Vulkan loader Dawn (npm `webgpu`) needs; CI uses chromium's SwiftShader ICD as the adapter.
+APT_PACKAGES=(chromium libkrb5-dev ripgrep python3-torch python3-matplotlib fonts-wqy-microhei libvulkan1)
 
 T0=$(date +%s)
 say() { printf '[install %3ss] %s\n' "$(($(date +%s) - T0))" "$*"; }
@@ -58,7 +59,9 @@ fi
 # npm ci wipes and refills node_modules (~20 s): skip it when this script already ran it for
 # the same package.json + package-lock.json (a stamp in node_modules records their hash).
 # Note: npm 11 skips dependency install scripts not listed in package.json#allowScripts
-# (here esbuild's and @vscode/vsce-sign's); neither is needed to build, package or test.
+# (here esbuild's, @vscode/vsce-sign's and webgpu's, which only clears macOS's quarantine flag on
+# its prebuilt dawn.node); none is needed to build, package or test. webgpu ships dawn.node for
+# every platform inside the npm package: nothing is downloaded at install time.
 stamp="node_modules/.mln-install-stamp"
 if [ -f package-lock.json ]; then
   want="$(sha256sum package-lock.json package.json | sha256sum | cut -d' ' -f1)"

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as path from 'path';
+import { startWebGpu, type WebGpuStart } from '../runner/webgpu';
 
-export type BackendName = 'wasm' | 'cpu';
+export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 
 /** The directory holding tfjs-backend-wasm's `.wasm` files in this install. */
 export function defaultWasmDir(): string {
@@ -10,6 +11,18 @@ export function defaultWasmDir(): string {
 }
 
 let wasmPathsSet = false;
+let webgpu: WebGpuStart | undefined;
+
+/** The WebGPU adapter `setBackend('webgpu')` started ("GPU (WebGPU · nvidia · …)" or "software rendering…"). */
+export function webGpuDevice(): string | undefined {
+  return webgpu?.device;
+}
+
+/** Destroys the WebGPU device (its GPU memory); a later `setBackend('webgpu')` starts a new one. */
+export function releaseWebGpu(): void {
+  webgpu?.release();
+  webgpu = undefined;
+}
 
 /**
  * Switches tfjs to `name` and resolves to the backend actually active. For `wasm` in Node,
@@ -17,6 +30,13 @@ let wasmPathsSet = false;
  * it is fixed on first use, as tfjs-backend-wasm only reads it when the backend initialises.
  */
 export async function setBackend(name: BackendName, options: { wasmDir?: string } = {}): Promise<string> {
+  if (name === 'webgpu') {
+    // Any adapter, software included (tests run on SwiftShader); `webGpuDevice()` says which.
+    webgpu ??= await startWebGpu(tf, { fromDir: __dirname, allowSoftware: true });
+    if (!(await tf.setBackend('webgpu'))) throw new Error("tfjs backend 'webgpu' failed to initialise");
+    await tf.ready();
+    return tf.getBackend();
+  }
   if (name === 'wasm' && !wasmPathsSet) {
     const dir = options.wasmDir ?? defaultWasmDir();
     setWasmPaths(dir.endsWith('/') || dir.endsWith(path.sep) ? dir : dir + path.sep);

@@ -6,4 +6,4 @@ export * as diffusion from './diffusion';
 export * as rl from './rl';
 export * as data from './data';
 export { Rng } from './rng';
-export { setBackend, defaultWasmDir, availableBackends, type BackendName } from './backend';
+export { setBackend, defaultWasmDir, availableBackends, webGpuDevice, releaseWebGpu, type BackendName } from './backend';

@@ -8,7 +8,7 @@ import { fail, type CliCommand } from '../cliUtil';
 
 export const runCommand: CliCommand = {
   name: 'run',
-  usage: `ml-notes run NOTE.md [--id NAME | --index N] [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu]
+  usage: `ml-notes run NOTE.md [--id NAME | --index N] [--backend auto|webgpu|tensorflow-gpu|tensorflow|wasm|cpu]
                [--python PATH] [--device auto|cuda|mps|cpu] [--timeout SECONDS] [--json]
       Run the note's {run} blocks (all, or the one named) headless, each in its own process, with
       the same runner as the extension. --json prints one JSON line per event (log, metric, plot,

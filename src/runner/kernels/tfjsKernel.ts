@@ -3,15 +3,16 @@
  *
  *   node tfjs-kernel.js CODE_FILE
  *
- * Environment: MLNOTES_BACKEND (auto | tensorflow-gpu | tensorflow | wasm | cpu),
+ * Environment: MLNOTES_BACKEND (auto | webgpu | tensorflow-gpu | tensorflow | wasm | cpu),
  * MLNOTES_NATIVE_PATHS (node_modules folders to look for @tensorflow/tfjs-node[-gpu], joined
  * with the path delimiter), MLNOTES_LAB (the lab bundle), MLNOTES_WASM_DIR (tfjs-backend-wasm's
- * .wasm files).
+ * .wasm files), MLNOTES_DAWN (optional: a dawn.node to use for WebGPU).
  *
  * The snippet's `@tensorflow/tfjs`, `ml-notes/lab` and `ml-notes` imports resolve to the
  * versions shipped with the extension (or to the native tfjs-node the user installed), so
  * exactly one tfjs lives in the process. Errors are reported with the snippet's own line numbers.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
@@ -19,6 +20,7 @@ import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { transform } from 'sucrase';
 import { createReporter, emit } from './report';
+import { findDawn, probeWebGpu, useWebGpu, type AdapterSummary, type WebGpuProbe, type WebGpuStart } from '../webgpu';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
@@ -29,11 +31,48 @@ const SNIPPET_FILE = 'snippet.ts';
  * but did not load (worth a line in the output); `notes` hold what is normal and only for a
  * verbose log: optional native backends that are simply not installed, ops borrowed from cpu.
  */
-async function loadBackend(preference: string): Promise<{ tf: Tf; backend: string; device: string; detail?: string; notes: string[] }> {
+async function loadBackend(preference: string): Promise<{ tf: Tf; backend: string; device: string; detail?: string; notes: string[]; gpu?: WebGpuStart }> {
   const failed: string[] = [];
   const notes: string[] = [];
+  // WebGPU first: asked for, any adapter will do (a software one is named as such); for auto,
+  // only a hardware adapter. The probe loads no tfjs, so a native tfjs can still come after it.
+  let probe: WebGpuProbe | undefined;
+  if (preference === 'webgpu' || preference === 'auto') {
+    try {
+      // Looked at in a child first: Dawn and the Vulkan loader print to the process's stderr
+      // while they enumerate adapters (drivers they reject, no Wayland), which would otherwise
+      // land in every auto run's output. That goes to the trace notes; Dawn is loaded here only
+      // when it will be used.
+      findDawn(__dirname); // the universal package has none: no child to start
+      const child = probeInChild();
+      if (child.stderr) notes.push(`WebGPU probe stderr: ${child.stderr}`);
+      if (!child.ok) throw new Error(child.error);
+      if (preference === 'auto' && child.summary.software) {
+        notes.push(`WebGPU: skipped the software adapter (${[child.summary.vendor, child.summary.architecture].filter(Boolean).join(' · ')}): not a GPU`);
+      } else {
+        probe = await probeWebGpu(__dirname);
+      }
+    } catch (e) {
+      if (preference === 'webgpu') throw new Error(`the webgpu backend is not available: ${(e as Error).message}`);
+      // No GPU (or no WebGPU in this package) is the normal case for auto.
+      notes.push(`WebGPU: ${(e as Error).message}`);
+    }
+  }
+  if (probe) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const tf = require('@tensorflow/tfjs') as Tf;
+    try {
+      const gpu = await useWebGpu(tf, probe, { allowSoftware: preference === 'webgpu' });
+      const borrowed = borrowCpuKernels(tf, 'webgpu');
+      if (borrowed.length) notes.push(`${borrowed.length} ops the webgpu backend lacks run on the cpu backend (${borrowed.slice(0, 5).join(', ')}${borrowed.length > 5 ? ', …' : ''})`);
+      return { tf, backend: 'webgpu', device: gpu.device, notes, gpu };
+    } catch (e) {
+      if (preference === 'webgpu') throw new Error(`the webgpu backend is not available: ${(e as Error).message}`);
+      failed.push(`webgpu: ${(e as Error).message}`);
+    }
+  }
   const natives: Array<[string, string]> =
-    preference === 'auto'
+    preference === 'auto' && !probe
       ? [['tensorflow-gpu', '@tensorflow/tfjs-node-gpu'], ['tensorflow', '@tensorflow/tfjs-node']]
       : preference === 'tensorflow-gpu'
         ? [['tensorflow-gpu', '@tensorflow/tfjs-node-gpu']]
@@ -74,7 +113,7 @@ async function loadBackend(preference: string): Promise<{ tf: Tf; backend: strin
       if (dir) wasm.setWasmPaths(dir.endsWith('/') ? dir : dir + '/');
       if (await tf.setBackend('wasm')) {
         await tf.ready();
-        const borrowed = borrowCpuKernels(tf);
+        const borrowed = borrowCpuKernels(tf, 'wasm');
         if (borrowed.length) notes.push(`${borrowed.length} ops the wasm backend lacks run on the cpu backend (${borrowed.slice(0, 5).join(', ')}${borrowed.length > 5 ? ', …' : ''})`);
         return { tf, backend: 'wasm', device: 'CPU (WebAssembly SIMD)', detail: detail(), notes };
       }
@@ -89,6 +128,21 @@ async function loadBackend(preference: string): Promise<{ tf: Tf; backend: strin
   return { tf, backend: 'cpu', device: 'CPU (JavaScript)', detail: detail(), notes };
 }
 
+const PROBE_FLAG = '--probe-webgpu';
+
+/** Runs this kernel file with PROBE_FLAG: the adapter Dawn finds, and what it printed meanwhile. */
+function probeInChild(): { ok: true; summary: AdapterSummary; stderr: string } | { ok: false; error: string; stderr: string } {
+  const r = spawnSync(process.execPath, [__filename, PROBE_FLAG], { encoding: 'utf8', timeout: 30_000, env: process.env });
+  const stderr = (r.stderr ?? '').trim().split('\n').slice(0, 6).join(' | ').slice(0, 1000);
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  try {
+    const parsed = JSON.parse(line) as { ok: true; summary: AdapterSummary } | { ok: false; error: string };
+    return { ...parsed, stderr };
+  } catch {
+    return { ok: false, error: r.error ? r.error.message : `the probe ended without an answer (${r.signal ?? `exit ${r.status}`})`, stderr };
+  }
+}
+
 interface BackendLike {
   write(values: unknown, shape: number[], dtype: string): object;
   readSync(dataId: object): unknown;
@@ -101,35 +155,35 @@ interface TensorInfoLike {
 }
 
 /**
- * The wasm backend lacks some kernels the cpu backend has (e.g. UnsortedSegmentSum, the gradient
- * of `tf.gather`). Register each missing one for wasm as "copy the inputs to the cpu backend, run
- * its kernel there, copy the results back", so snippets work on wasm instead of failing.
+ * The wasm and webgpu backends lack some kernels the cpu backend has (e.g. UnsortedSegmentSum,
+ * the gradient of `tf.gather`). Register each missing one for `target` as "copy the inputs to the
+ * cpu backend, run its kernel there, copy the results back", so snippets work instead of failing.
  */
-function borrowCpuKernels(tf: Tf): string[] {
+function borrowCpuKernels(tf: Tf, target: 'wasm' | 'webgpu'): string[] {
   const cpu = tf.engine().findBackend('cpu') as unknown as BackendLike | null;
   if (!cpu) return [];
   quietCpuBanner(cpu);
   const borrowed: string[] = [];
   for (const k of tf.getKernelsForBackend('cpu')) {
-    if (tf.getKernel(k.kernelName, 'wasm')) continue;
+    if (tf.getKernel(k.kernelName, target)) continue;
     const cpuFunc = k.kernelFunc;
     tf.registerKernel({
       kernelName: k.kernelName,
-      backendName: 'wasm',
+      backendName: target,
       kernelFunc: ({ inputs, attrs, backend }) => {
-        const wasm = backend as unknown as BackendLike;
+        const own = backend as unknown as BackendLike;
         const temps: object[] = [];
         const cpuInputs: Record<string, TensorInfoLike> = {};
         for (const [name, t] of Object.entries(inputs as Record<string, TensorInfoLike | undefined>)) {
           if (!t) continue;
-          const dataId = cpu.write(wasm.readSync(t.dataId), t.shape, t.dtype);
+          const dataId = cpu.write(own.readSync(t.dataId), t.shape, t.dtype);
           temps.push(dataId);
           cpuInputs[name] = { dataId, shape: t.shape, dtype: t.dtype };
         }
         const out = cpuFunc({ inputs: cpuInputs as never, attrs, backend: cpu as never }) as TensorInfoLike | TensorInfoLike[];
         const outs = Array.isArray(out) ? out : [out];
         const results = outs.map((o) => {
-          const r = { dataId: wasm.write(cpu.readSync(o.dataId), o.shape, o.dtype), shape: o.shape, dtype: o.dtype };
+          const r = { dataId: own.write(cpu.readSync(o.dataId), o.shape, o.dtype), shape: o.shape, dtype: o.dtype };
           temps.push(o.dataId);
           return r;
         });
@@ -177,8 +231,18 @@ async function main(): Promise<void> {
     return;
   }
 
-  const { tf, backend, device, detail, notes } = await loadBackend(process.env['MLNOTES_BACKEND'] ?? 'auto');
+  const { tf, backend, device, detail, notes, gpu } = await loadBackend(process.env['MLNOTES_BACKEND'] ?? 'auto');
   emit({ type: 'backend', backend, device, detail, notes: notes.length ? notes : undefined });
+  // The GPU device is destroyed when the snippet ends, fails or throws; a stopped run's process
+  // is ended by a signal, and the driver frees a dead process's GPU memory.
+  try {
+    await runSnippet(tf, compiled);
+  } finally {
+    gpu?.release();
+  }
+}
+
+async function runSnippet(tf: Tf, compiled: string): Promise<void> {
 
   const reporter = createReporter(tf);
   const labPath = process.env['MLNOTES_LAB'];
@@ -216,7 +280,18 @@ function requireWithTf(path: string, tf: Tf): unknown {
     f: string,
     d: string,
   ) => void;
-  fn((id) => (id === '@tensorflow/tfjs' || id === '@tensorflow/tfjs-core' ? tf : req(id)), module, module.exports, path, dirname(path));
+  const shared = (id: string): unknown => {
+    if (id === '@tensorflow/tfjs' || id === '@tensorflow/tfjs-core') return tf;
+    // The backend packages bundled here, never a second copy: dist/ has no node_modules, and in a
+    // checkout a second tfjs-backend-wasm would re-register the wasm kernels with functions of a
+    // module that never initialised ("wasmFusedMatMul is not a function").
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (id === '@tensorflow/tfjs-backend-wasm') return require('@tensorflow/tfjs-backend-wasm');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (id === '@tensorflow/tfjs-backend-webgpu') return require('@tensorflow/tfjs-backend-webgpu');
+    return req(id);
+  };
+  fn(shared, module, module.exports, path, dirname(path));
   return module.exports;
 }
 
@@ -241,6 +316,17 @@ function watchParent(): void {
   new Worker(source, { eval: true }).unref();
 }
 
+if (process.argv[2] === PROBE_FLAG) {
+  // The WebGPU probe child (see probeInChild): one JSON line out, Dawn's stderr goes to the parent.
+  probeWebGpu(__dirname).then(
+    (p) => process.stdout.write(JSON.stringify({ ok: true, summary: p.summary }) + '\n', () => process.exit(0)),
+    (e: unknown) => process.stdout.write(JSON.stringify({ ok: false, error: (e as Error).message }) + '\n', () => process.exit(0)),
+  );
+} else {
+  startKernel();
+}
+
+function startKernel(): void {
 watchParent();
 
 process.on('unhandledRejection', (e) => {
@@ -262,3 +348,4 @@ main().then(
     process.stdout.write('', () => process.exit(1));
   },
 );
+}
