@@ -18,7 +18,8 @@ CS_ENTRY="$CS_DIR/node_modules/code-server/out/node/entry.js"
 RG_VERSION_DIR="vscode-ripgrep-cache-1.15.11"
 RG_TARBALL="ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz"
 # fonts-wqy-microhei: a small CJK font, so screenshots of the (Chinese) sample notes show text, not boxes.
-APT_PACKAGES=(chromium libkrb5-dev ripgrep python3-torch python3-matplotlib fonts-wqy-microhei)
+# python3-ipykernel, jupyter-server: stateful Jupyter kernels for notes (local and the remote-server test).
+APT_PACKAGES=(chromium libkrb5-dev ripgrep python3-torch python3-matplotlib fonts-wqy-microhei python3-ipykernel jupyter-server)
 
 T0=$(date +%s)
 say() { printf '[install %3ss] %s\n' "$(($(date +%s) - T0))" "$*"; }
