@@ -1,0 +1,197 @@
+/**
+ * Jupyter kernels with real parts: Debian's ipykernel (python3-ipykernel) driven over ZeroMQ by
+ * LocalKernel. Blocks share state; an interrupt keeps it; a restart clears it; a dying kernel is
+ * reported; rich outputs arrive as display items and are sanitized by the one renderer;
+ * tracebacks point at note lines; no kernel process is left after shutdown or when the host dies.
+ * Runs from the sources (src/runner/kernels/jupyter_launcher.py); needs /usr/bin/python3 with ipykernel.
+ */
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findSnippets, type Snippet } from '../../src/core/snippets/snippets';
+import { LocalKernel } from '../../src/runner/jupyter/localKernel';
+import { startInKernel } from '../../src/runner/jupyter/kernelRun';
+import { outputHtml, type SnippetOutput } from '../../src/runner/outputs';
+import { kernelEnv } from '../../src/runner/runSnippet';
+
+const REPO = join(__dirname, '..', '..');
+const KERNELS = join(REPO, 'src', 'runner', 'kernels');
+const PY = process.env['MLNOTES_TEST_PYTHON'] ?? '/usr/bin/python3';
+
+const kernels: LocalKernel[] = [];
+function newKernel(): LocalKernel {
+  const k = new LocalKernel({ interpreter: PY, launcher: join(KERNELS, 'jupyter_launcher.py'), matplotlibrc: join(KERNELS, 'matplotlibrc'), cwd: REPO, env: kernelEnv() });
+  kernels.push(k);
+  return k;
+}
+after(async () => {
+  await Promise.all(kernels.map((k) => k.shutdown()));
+});
+
+function note(...blocks: string[]): { text: string; all: Snippet[] } {
+  const text = '# 笔记\n\n' + blocks.map((b, i) => `段落 ${i}。\n\n\`\`\`python {run #b${i}}\n${b}\n\`\`\`\n`).join('\n');
+  return { text, all: findSnippets(text) };
+}
+
+async function run(k: LocalKernel, all: Snippet[], i: number): Promise<SnippetOutput & { result: string }> {
+  const started = startInKernel({ snippet: all[i]!, all, kernel: k, label: 'test' });
+  const { result, output } = await started.done;
+  return Object.assign(output, { result: result.status });
+}
+
+function textOf(out: SnippetOutput): string {
+  return out.items.filter((i) => i.kind === 'text').map((i) => (i as { text: string }).text).join('');
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return cond();
+}
+
+describe('Jupyter kernel (real ipykernel)', () => {
+  it('keeps state across blocks and counts executions', async () => {
+    const k = newKernel();
+    const { all } = note('counter = 41', 'print(counter + 1)');
+    const a = await run(k, all, 0);
+    assert.equal(a.result, 'succeeded');
+    const b = await run(k, all, 1);
+    assert.equal(b.result, 'succeeded', JSON.stringify(b.items));
+    assert.equal(textOf(b), '42\n');
+    assert.equal(k.executionCount, 2);
+    assert.equal(k.state, 'idle');
+  });
+
+  it('an interrupt stops the block and keeps the variables', async () => {
+    const k = newKernel();
+    const { all } = note('model = {"w": 3}', 'import time\nfor i in range(10_000):\n    time.sleep(0.05)', 'print(model["w"] * 2)');
+    await run(k, all, 0);
+    const started = startInKernel({ snippet: all[1]!, all, kernel: k, label: 'test' });
+    await waitFor(() => k.state === 'busy', 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    await started.process!.cancel();
+    const { result } = await started.done;
+    assert.equal(result.status, 'cancelled');
+    const c = await run(k, all, 2);
+    assert.equal(textOf(c), '6\n');
+  });
+
+  it('a restart clears the state; the error names the note line', async () => {
+    const k = newKernel();
+    const { text, all } = note('secret = 1', 'x = 1\nprint(secret)');
+    await run(k, all, 0);
+    await k.restart();
+    assert.equal(k.executionCount, 0);
+    const b = await run(k, all, 1);
+    assert.equal(b.result, 'failed');
+    const err = b.items.find((i) => i.kind === 'error') as { message: string; line?: number; stack?: string };
+    assert.match(err.message, /NameError/);
+    // The note's own line of `print(secret)` (1-based), found in the text, not by the runner.
+    const expected = text.split('\n').indexOf('print(secret)') + 1;
+    assert.equal(err.line, expected);
+    assert.match(err.stack ?? '', new RegExp(`note line ${expected}`));
+  });
+
+  it('a kernel that dies is reported as dead', async () => {
+    const k = newKernel();
+    const { all } = note('import os\nos._exit(3)');
+    const a = await run(k, all, 0);
+    assert.equal(a.result, 'failed');
+    const err = a.items.find((i) => i.kind === 'error') as { message: string };
+    assert.match(err.message, /kernel died/);
+    assert.equal(k.state, 'dead');
+  });
+
+  it('rich outputs: markdown, latex, sanitized html, png, svg, update_display_data, \\r progress', async () => {
+    const k = newKernel();
+    const { all } = note(
+      [
+        'from IPython.display import display, Markdown, Latex, HTML, SVG, Image',
+        'import base64',
+        'display(Markdown("**粗体** and $a^2$"))',
+        'display(Latex(r"$$\\frac{1}{2}$$"))',
+        'display(HTML("<b onclick=\\"alert(1)\\">hi</b><script>alert(2)</script>"))',
+        'PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")',
+        'display(Image(data=PNG, format="png"))',
+        'display(SVG("<svg xmlns=\\"http://www.w3.org/2000/svg\\" width=\\"10\\" height=\\"10\\"><script>alert(3)</script><rect width=\\"10\\" height=\\"10\\"/></svg>"))',
+        'h = display(Markdown("step 0"), display_id=True)',
+        'h.update(Markdown("step 9"))',
+        'import sys',
+        'for i in range(5):',
+        '    sys.stdout.write("\\r%d%%" % (i * 25)); sys.stdout.flush()',
+        'print()',
+      ].join('\n'),
+    );
+    const a = await run(k, all, 0);
+    assert.equal(a.result, 'succeeded', JSON.stringify(a.items));
+    const displays = a.items.filter((i) => i.kind === 'display' || i.kind === 'image').map((i) => (i as { mime: string }).mime);
+    assert.deepEqual(displays, ['text/markdown', 'text/latex', 'text/html', 'image/png', 'image/svg+xml', 'text/markdown']);
+    assert.equal(textOf(a), '100%\n');
+    const html = outputHtml(a);
+    assert.match(html, /<strong>粗体<\/strong>/);
+    assert.match(html, /class="katex/);
+    assert.match(html, /<b>hi<\/b>/);
+    assert.doesNotMatch(html, /onclick|<script|alert\(2\)/);
+    assert.match(html, /src="data:image\/png;base64,iVBOR/);
+    // The SVG is shown through <img> (no script runs there), never inlined.
+    assert.doesNotMatch(html, /<svg/);
+    assert.match(html, /src="data:image\/svg\+xml;base64,/);
+    assert.match(html, /step 9/);
+    assert.doesNotMatch(html, /step 0/);
+  });
+
+  it('mlnotes.metric and mlnotes.table still work in a kernel', async () => {
+    const k = newKernel();
+    const { all } = note('import mlnotes\nfor s in range(3):\n    mlnotes.metric("loss", 1.0 / (s + 1), s)\nmlnotes.table(["a"], [[1]])\nprint("ok")');
+    const a = await run(k, all, 0);
+    assert.deepEqual(a.metrics['loss']!.map((p) => p[0]), [0, 1, 2]);
+    assert.ok(a.items.some((i) => i.kind === 'table'));
+    assert.equal(textOf(a), 'ok\n');
+  });
+
+  it('no kernel process is left after shutdown', async () => {
+    const k = newKernel();
+    const { all } = note('import os\nprint(os.getpid())');
+    const a = await run(k, all, 0);
+    const pid = Number(textOf(a).trim());
+    assert.ok(pidAlive(pid));
+    await k.shutdown();
+    assert.equal(k.state, 'closed');
+    assert.ok(await waitFor(() => !pidAlive(pid), 3000), 'kernel still alive after shutdown');
+  });
+
+  it('the kernel dies with the host that started it (SIGKILL, no cleanup ran)', async () => {
+    const script = `
+      const { LocalKernel } = require(${JSON.stringify(join(REPO, 'src/runner/jupyter/localKernel.ts'))});
+      const { startInKernel } = require(${JSON.stringify(join(REPO, 'src/runner/jupyter/kernelRun.ts'))});
+      const { findSnippets } = require(${JSON.stringify(join(REPO, 'src/core/snippets/snippets.ts'))});
+      const k = new LocalKernel({ interpreter: ${JSON.stringify(PY)}, launcher: ${JSON.stringify(join(KERNELS, 'jupyter_launcher.py'))}, cwd: '/tmp', env: process.env });
+      const all = findSnippets('\`\`\`python {run}\\nimport os\\nprint(os.getpid())\\n\`\`\`\\n');
+      startInKernel({ snippet: all[0], all, kernel: k, label: 'x' }).done.then(({ output }) => {
+        process.stdout.write('PID ' + output.items.find((i) => i.kind === 'text').text);
+      });`;
+    const host = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    host.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    assert.ok(await waitFor(() => /PID \d+/.test(out), 30_000), 'the host never reported its kernel');
+    const pid = Number(/PID (\d+)/.exec(out)![1]);
+    assert.ok(pidAlive(pid));
+    host.kill('SIGKILL');
+    assert.ok(await waitFor(() => !pidAlive(pid), 5000), 'kernel outlived its host');
+  });
+});
