@@ -99,6 +99,5 @@ export function applyCarriageReturns(text: string): string {
 
 /** Jupyter tracebacks carry ANSI colours. */
 export function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
 }

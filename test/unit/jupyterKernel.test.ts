@@ -7,8 +7,9 @@
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findSnippets, type Snippet } from '../../src/core/snippets/snippets';
 import { LocalKernel } from '../../src/runner/jupyter/localKernel';
@@ -193,5 +194,67 @@ describe('Jupyter kernel (real ipykernel)', () => {
     assert.ok(pidAlive(pid));
     host.kill('SIGKILL');
     assert.ok(await waitFor(() => !pidAlive(pid), 5000), 'kernel outlived its host');
+  });
+});
+
+describe('ml-notes run with a Jupyter kernel (needs npm run build)', () => {
+  const CLI = join(REPO, 'dist', 'cli.js');
+  const NOTE = [
+    '# 状态',
+    '',
+    '```python {run #a}',
+    'counter = 41',
+    '```',
+    '',
+    '```python {run #b}',
+    'print(counter + 1)',
+    '```',
+    '',
+    '```python {run #bad}',
+    'raise ValueError("坏")',
+    '```',
+    '',
+  ].join('\n');
+  const cli = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolveRun) => {
+      const dir = mkdtempSync(join(tmpdir(), 'mln-cli-'));
+      const notePath = join(dir, 'note.md');
+      writeFileSync(notePath, NOTE);
+      const p = spawn(process.execPath, [CLI, 'run', notePath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('exit', (code) => resolveRun({ code, stdout, stderr }));
+    });
+
+  it('runs the named blocks in one session, in the order named', async () => {
+    const r = await cli(['--python', PY, '--kernel', 'jupyter', '--id', 'a', '--id', 'b']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '42\n');
+  });
+
+  it('--kernel process: each block alone, so the second fails (exit 1)', async () => {
+    const r = await cli(['--python', PY, '--kernel', 'process', '--id', 'a', '--id', 'b']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /NameError/);
+  });
+
+  it('a failing block: exit 1, the error in --json events', async () => {
+    const r = await cli(['--python', PY, '--id', 'bad', '--json']);
+    assert.equal(r.code, 1);
+    const done = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string }).find((e) => e.type === 'done');
+    assert.equal(done?.status, 'failed');
+  });
+
+  it('exit 2 for a missing block, and for --kernel jupyter without ipykernel', async () => {
+    assert.equal((await cli(['--python', PY, '--id', 'nope'])).code, 2);
+    // A Python without ipykernel: a venv of the same interpreter, without its site-packages.
+    const venv = join(tmpdir(), `mln-noipk-${process.pid}`);
+    execFileSync(PY, ['-m', 'venv', '--without-pip', venv]);
+    const fake = join(venv, 'bin', 'python');
+    const r = await cli(['--python', fake, '--kernel', 'jupyter', '--id', 'a']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /ipykernel is not installed/);
   });
 });
