@@ -258,3 +258,15 @@ describe('ml-notes run with a Jupyter kernel (needs npm run build)', () => {
     assert.match(r.stderr, /ipykernel is not installed/);
   });
 });
+
+describe('Jupyter kernel time limit', () => {
+  it('a block past its time limit is interrupted (timedOut) and the kernel keeps its state', async () => {
+    const k = newKernel();
+    const { all } = note('kept = "yes"', 'import time\nwhile True:\n    time.sleep(0.05)', 'print(kept)');
+    await run(k, all, 0);
+    const { result, output } = await startInKernel({ snippet: all[1]!, all, kernel: k, label: 'test', timeoutMs: 1500 }).done;
+    assert.equal(result.status, 'timedOut');
+    assert.ok(output.items.some((i) => i.kind === 'error' && /time limit/.test(i.message)));
+    assert.equal(textOf(await run(k, all, 2)), 'yes\n');
+  });
+});

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/snippets';
-import { kernelEnv, startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
+import { effectiveTimeoutMs, kernelEnv, startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
 import { LocalKernel } from '../../runner/jupyter/localKernel';
 import { ipykernelInstallHint, pythonModeFor, startInKernel, type PythonMode } from '../../runner/jupyter/kernelRun';
 import { chooseDevice, describePython, probePython, torchMissing, type ProbeResult } from '../../runner/pythonProbe';
@@ -146,6 +146,7 @@ async function run(args: readonly string[]): Promise<number> {
           all,
           kernel,
           label: pythonOpts.deviceLabel,
+          timeoutMs: effectiveTimeoutMs(snippet.attrs['timeout'], timeout * 1000),
           onLog,
           onEvent,
           onInvalidEvent,

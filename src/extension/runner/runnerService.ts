@@ -3,7 +3,7 @@ import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/s
 import { OutputCollector, type SnippetOutput } from '../../runner/outputs';
 import type { PlotSpec } from '../../runner/protocol';
 import { RunnerCore } from '../../runner/runnerCore';
-import { kernelEnv, startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
+import { effectiveTimeoutMs, kernelEnv, startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
 import { KernelRegistry } from '../../runner/jupyter/kernelRegistry';
 import { ipykernelInstallHint, pythonModeFor, startInKernel, type PythonMode } from '../../runner/jupyter/kernelRun';
 import { LocalKernel } from '../../runner/jupyter/localKernel';
@@ -135,6 +135,7 @@ export class RunnerService extends Disposable {
               all,
               kernel: this.kernelFor(document.uri, python),
               label: python.deviceLabel,
+              timeoutMs: effectiveTimeoutMs(snippet.attrs['timeout'], Math.max(1, config.get<number>('run.timeoutSeconds', 600) || 600) * 1000),
               onLog,
               onEvent: (e) => {
                 if (e.type === 'error') this.channel.appendLine(`error${e.line !== undefined ? ` (code line ${e.line})` : ''}: ${e.message}`);

@@ -39,6 +39,8 @@ export interface KernelRunOptions {
   readonly onInvalidEvent?: (reason: string) => void;
   /** A display (display_data, execute_result) arrived or was updated. */
   readonly onDisplay?: (item: OutputItem) => void;
+  /** The run's time limit (0: none): the block is interrupted then, the kernel stays. */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -148,11 +150,19 @@ export function startInKernel(opts: KernelRunOptions): StartedRun {
         break;
     }
   };
+  let timedOut = false;
+  const timer = opts.timeoutMs
+    ? setTimeout(() => {
+        timedOut = interrupted = true;
+        void kernel.interrupt();
+      }, opts.timeoutMs)
+    : undefined;
   const done = kernel.execute(combined.code, sink).then((r) => {
+    clearTimeout(timer);
     for (const s of ['stdout', 'stderr'] as const) if (lines[s]) text(s, lines[s]);
     let status: RunResult['status'];
     if (r.status === 'ok') status = 'succeeded';
-    else if (interrupted && (r.status === 'error' || r.status === 'aborted')) status = 'cancelled';
+    else if (interrupted && (r.status === 'error' || r.status === 'aborted')) status = timedOut ? 'timedOut' : 'cancelled';
     else status = 'failed';
     if (r.status === 'dead') event({ type: 'error', message: `the kernel died${r.message ? `: ${r.message}` : ''} — restart it to run blocks again` });
     const result: RunResult = { status, exitCode: null, signal: null, durationMs: Date.now() - t0 };
