@@ -191,9 +191,19 @@ export function outputsForSnippets(
   return result;
 }
 
+const undrawable = new WeakSet<OutputItem>();
+
 /** Draws every plot that has no SVG yet (the plotter is loaded only when needed). */
 export async function drawPlots(output: SnippetOutput, plot: (spec: PlotSpec) => Promise<string>): Promise<void> {
-  for (const item of output.items) if (item.kind === 'plot' && item.svg === undefined) item.svg = await plot(item.spec).catch((e: Error) => `<!-- ${e.message} -->`);
+  for (const item of output.items) {
+    if (item.kind === 'plot' && item.svg === undefined) item.svg = await plot(item.spec).catch((e: Error) => `<!-- ${e.message} -->`);
+    else if (item.kind === 'display' && item.mime.startsWith('application/vnd.vegalite') && item.svg === undefined && !undrawable.has(item)) {
+      // A spec that cannot be drawn (bad JSON, data from a URL) stays shown as its source.
+      const svg = await plot({ kind: 'vegalite', json: item.data }).catch(() => undefined);
+      if (svg?.startsWith('<svg')) item.svg = svg;
+      else undrawable.add(item);
+    }
+  }
 }
 
 function svgImg(svg: string, alt: string): string {

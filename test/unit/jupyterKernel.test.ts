@@ -270,3 +270,30 @@ describe('Jupyter kernel time limit', () => {
     assert.equal(textOf(await run(k, all, 2)), 'yes\n');
   });
 });
+
+describe('Vega-Lite displays (needs npm run build: dist/kernels/plot.mjs)', () => {
+  it('are drawn to SVG; a spec that loads data from a file or URL is refused and shown as text', async () => {
+    const dynamicImport = new Function('s', 'return import(s)') as (s: string) => Promise<{ renderPlot(spec: unknown): Promise<string> }>;
+    const { renderPlot } = await dynamicImport(require('node:url').pathToFileURL(join(REPO, 'dist', 'kernels', 'plot.mjs')).href);
+    // A local file the spec points at: with loading allowed, its rows would become points.
+    const csv = join(mkdtempSync(join(tmpdir(), 'mln-vl-')), 'secret.csv');
+    writeFileSync(csv, 'a,b\n1,2\n3,4\n');
+    const k = newKernel();
+    const { all } = note(
+      [
+        'from IPython.display import display',
+        'display({"application/vnd.vegalite.v5+json": {"data": {"values": [{"a": 1, "b": 2}, {"a": 2, "b": 5}]}, "mark": "bar", "encoding": {"x": {"field": "a", "type": "ordinal"}, "y": {"field": "b", "type": "quantitative"}}}}, raw=True)',
+        `display({"application/vnd.vegalite.v5+json": {"data": {"url": ${JSON.stringify(csv)}, "format": {"type": "csv"}}, "mark": "point", "encoding": {"x": {"field": "a", "type": "quantitative"}, "y": {"field": "b", "type": "quantitative"}}}}, raw=True)`,
+      ].join('\n'),
+    );
+    const out = await run(k, all, 0);
+    const { drawPlots } = await import('../../src/runner/outputs');
+    await drawPlots(out, (spec) => renderPlot(spec));
+    const [good, bad] = out.items.filter((i) => i.kind === 'display') as Array<{ svg?: string }>;
+    assert.match(good!.svg ?? '', /^<svg/);
+    assert.match(good!.svg ?? '', /role-mark/);
+    // Drawn without its data: the symbol container is empty (no point from the file).
+    assert.match(bad!.svg ?? '', /aria-roledescription="symbol mark container"\/>/);
+    assert.match(outputHtml(out), /<img class="mln-plot"/);
+  });
+});
