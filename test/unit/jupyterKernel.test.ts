@@ -297,3 +297,15 @@ describe('Vega-Lite displays (needs npm run build: dist/kernels/plot.mjs)', () =
     assert.match(outputHtml(out), /<img class="mln-plot"/);
   });
 });
+
+describe('which way a Python block runs', () => {
+  const block = (info: string): Snippet => findSnippets('```python ' + info + '\nx = 1\n```\n')[0]!;
+  it('torchrun and {run fresh} blocks get a process; the setting and a missing ipykernel fall back to one', async () => {
+    const { pythonModeFor } = await import('../../src/runner/jupyter/kernelRun');
+    assert.deepEqual(pythonModeFor(block('{run}'), 'jupyter', true), { mode: 'jupyter' });
+    assert.deepEqual(pythonModeFor(block('{run torchrun nproc=2}'), 'jupyter', true), { mode: 'process', why: 'torchrun' });
+    assert.deepEqual(pythonModeFor(block('{run fresh}'), 'jupyter', true), { mode: 'process', why: 'fresh' });
+    assert.deepEqual(pythonModeFor(block('{run}'), 'process', true), { mode: 'process', why: 'setting' });
+    assert.deepEqual(pythonModeFor(block('{run}'), 'jupyter', false), { mode: 'process', why: 'noIpykernel' });
+  });
+});
