@@ -309,3 +309,23 @@ describe('which way a Python block runs', () => {
     assert.deepEqual(pythonModeFor(block('{run}'), 'jupyter', false), { mode: 'process', why: 'noIpykernel' });
   });
 });
+
+describe('kernel variables', () => {
+  it('lists the user\'s variables with shape/dtype/device for tensors, without an In [n]', async () => {
+    const { kernelVariables } = await import('../../src/runner/jupyter/variables');
+    const k = newKernel();
+    const { all } = note('import torch, math\nlr = 0.001\nx = torch.zeros(64, 3, dtype=torch.float32)\nname = "扩散"\ndef f(): pass');
+    const a = await run(k, all, 0);
+    assert.equal(a.result, 'succeeded', JSON.stringify(a.items));
+    const vars = await kernelVariables(k);
+    const byName = new Map(vars.map((v) => [v.name, v]));
+    assert.deepEqual([...byName.keys()].sort(), ['lr', 'name', 'x']);
+    assert.equal(byName.get('lr')!.value, '0.001');
+    assert.equal(byName.get('x')!.shape, '[64, 3]');
+    assert.equal(byName.get('x')!.dtype, 'torch.float32');
+    assert.equal(byName.get('x')!.device, 'cpu');
+    assert.equal(byName.get('x')!.type, 'torch.Tensor');
+    assert.equal(byName.get('name')!.value, "'扩散'");
+    assert.equal(k.executionCount, 1);
+  });
+});

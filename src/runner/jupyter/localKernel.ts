@@ -93,9 +93,9 @@ export class LocalKernel implements KernelSession {
     return this.started;
   }
 
-  execute(code: string, sink: IopubSink): Promise<ExecuteResult> {
+  execute(code: string, sink: IopubSink, opts: { silent?: boolean } = {}): Promise<ExecuteResult> {
     // One block at a time: the kernel queues too, but an interrupt must reach the block that runs.
-    const run = this.queue.then(() => this.executeNow(code, sink));
+    const run = this.queue.then(() => this.executeNow(code, sink, opts.silent ?? false));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -236,10 +236,11 @@ export class LocalKernel implements KernelSession {
     return reply;
   }
 
-  private async executeNow(code: string, sink: IopubSink): Promise<ExecuteResult> {
+  private async executeNow(code: string, sink: IopubSink, silent: boolean): Promise<ExecuteResult> {
     await this.start();
     if (this._state === 'dead' || this._state === 'closed' || !this.sockets) return { status: 'dead', executionCount: this._executionCount, message: this.lastError };
-    const msg = request(this.session, 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    // silent: the runner's own code (the variables view); no In [n], nothing in the history.
+    const msg = request(this.session, 'execute_request', { code, silent, store_history: !silent, user_expressions: {}, allow_stdin: false, stop_on_error: !silent });
     const id = msg.header.msg_id;
     const done = new Promise<ExecuteResult>((resolve) => this.pending.set(id, { sink, idle: false, resolve }));
     await this.sockets.shell.send(serialize(this.key, msg));
@@ -265,7 +266,7 @@ export class LocalKernel implements KernelSession {
       if (p && msg.header.msg_type === 'execute_reply') {
         p.reply = msg.content as KernelMessage.IExecuteReplyMsg['content'];
         const n = (p.reply as { execution_count?: number }).execution_count;
-        if (typeof n === 'number') this._executionCount = n;
+        if (typeof n === 'number' && n > 0) this._executionCount = n;
         this.settle(parentId!, p);
       }
       return;

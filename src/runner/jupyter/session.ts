@@ -21,7 +21,8 @@ export interface KernelSession {
   readonly executionCount: number;
   onDidChangeState(cb: (s: KernelState) => void): { dispose(): void };
   start(): Promise<void>;
-  execute(code: string, sink: IopubSink): Promise<ExecuteResult>;
+  /** `silent`: the runner's own code (no In [n], no history). */
+  execute(code: string, sink: IopubSink, opts?: { silent?: boolean }): Promise<ExecuteResult>;
   /** KeyboardInterrupt in the running block; the kernel and its variables stay. */
   interrupt(): Promise<void>;
   restart(): Promise<void>;
