@@ -8,6 +8,7 @@ import { OutputStore } from './outputStore';
 import { createPlotter } from './plotter';
 import { PythonEnvironment } from './pythonEnvironment';
 import { RunnerService } from './runnerService';
+import { VariablesView } from './variablesView';
 
 /** CodeLens above each runnable block: Run / Stop, Run all above, Clear output. */
 class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
@@ -119,6 +120,7 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
   const noteUri = (uri?: vscode.Uri): vscode.Uri | undefined => (uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri);
 
   const disposables = vscode.Disposable.from(
+    new VariablesView(runner, logger),
     kernelStatus,
     runner.onDidChangeKernel(updateKernelStatus),
     vscode.window.onDidChangeActiveTextEditor(updateKernelStatus),
