@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findSnippets, type Snippet } from '../../src/core/snippets/snippets';
 import { LocalKernel } from '../../src/runner/jupyter/localKernel';
+import type { KernelSession } from '../../src/runner/jupyter/session';
 import { startInKernel } from '../../src/runner/jupyter/kernelRun';
 import { outputHtml, type SnippetOutput } from '../../src/runner/outputs';
 import { kernelEnv } from '../../src/runner/runSnippet';
@@ -36,7 +37,7 @@ function note(...blocks: string[]): { text: string; all: Snippet[] } {
   return { text, all: findSnippets(text) };
 }
 
-async function run(k: LocalKernel, all: Snippet[], i: number): Promise<SnippetOutput & { result: string }> {
+async function run(k: KernelSession, all: Snippet[], i: number): Promise<SnippetOutput & { result: string }> {
   const started = startInKernel({ snippet: all[i]!, all, kernel: k, label: 'test' });
   const { result, output } = await started.done;
   return Object.assign(output, { result: result.status });
@@ -327,5 +328,53 @@ describe('kernel variables', () => {
     assert.equal(byName.get('x')!.type, 'torch.Tensor');
     assert.equal(byName.get('name')!.value, "'扩散'");
     assert.equal(k.executionCount, 1);
+  });
+});
+
+describe('remote kernel on a Jupyter Server (Debian jupyter-server, 127.0.0.1, token)', () => {
+  it('blocks share state there; the kernel is gone from /api/kernels after shutdown; a wrong token is refused', async () => {
+    const { RemoteKernel, parseServerUrl } = await import('../../src/runner/jupyter/remoteKernel');
+    const token = require('node:crypto').randomBytes(16).toString('hex') as string;
+    const port = await new Promise<number>((resolvePort) => {
+      const srv = require('node:net').createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = srv.address().port as number;
+        srv.close(() => resolvePort(p));
+      });
+    });
+    const root = mkdtempSync(join(tmpdir(), 'mln-jserver-'));
+    const server = spawn(PY, ['-m', 'jupyter_server', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, `--ServerApp.token=${token}`, `--ServerApp.root_dir=${root}`, '--ServerApp.port_retries=0', ...(process.getuid?.() === 0 ? ['--allow-root'] : [])], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let log = '';
+    server.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      const base = `http://127.0.0.1:${port}/`;
+      const api = async (path: string, t = token): Promise<Response> => fetch(base + path, { headers: { Authorization: `token ${t}` } });
+      assert.ok(await waitFor(() => /is running at|Jupyter Server .* is running/.test(log), 30_000), 'jupyter server did not start:\n' + log);
+      const { baseUrl, token: parsed } = parseServerUrl(`${base}?token=${token}`);
+      assert.equal(parsed, token);
+      const k = new RemoteKernel({ baseUrl, token: parsed });
+      const { all } = note('counter = 41', 'print(counter + 1)', '1/0');
+      assert.equal((await run(k, all, 0)).result, 'succeeded');
+      const b = await run(k, all, 1);
+      assert.equal(textOf(b), '42\n');
+      const c = await run(k, all, 2);
+      assert.equal(c.result, 'failed');
+      const id = k.id!;
+      const before = (await (await api('api/kernels')).json()) as Array<{ id: string }>;
+      assert.ok(before.some((x) => x.id === id));
+      await k.shutdown();
+      const after = (await (await api('api/kernels')).json()) as Array<{ id: string }>;
+      assert.ok(!after.some((x) => x.id === id), 'the kernel is still on the server');
+      // Without the right token the server refuses, and the error does not echo the token.
+      const bad = new RemoteKernel({ baseUrl, token: 'wrong-' + token });
+      await assert.rejects(bad.start(), (e: Error) => !e.message.includes(token));
+      assert.equal(bad.state, 'dead');
+    } finally {
+      try {
+        process.kill(-server.pid!, 'SIGTERM');
+      } catch {
+        // gone
+      }
+    }
   });
 });
