@@ -10,6 +10,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { findSnippets, type Snippet } from '../../src/core/snippets/snippets';
 import { LocalKernel } from '../../src/runner/jupyter/localKernel';
@@ -275,7 +278,7 @@ describe('Jupyter kernel time limit', () => {
 describe('Vega-Lite displays (needs npm run build: dist/kernels/plot.mjs)', () => {
   it('are drawn to SVG; a spec that loads data from a file or URL is refused and shown as text', async () => {
     const dynamicImport = new Function('s', 'return import(s)') as (s: string) => Promise<{ renderPlot(spec: unknown): Promise<string> }>;
-    const { renderPlot } = await dynamicImport(require('node:url').pathToFileURL(join(REPO, 'dist', 'kernels', 'plot.mjs')).href);
+    const { renderPlot } = await dynamicImport(pathToFileURL(join(REPO, 'dist', 'kernels', 'plot.mjs')).href);
     // A local file the spec points at: with loading allowed, its rows would become points.
     const csv = join(mkdtempSync(join(tmpdir(), 'mln-vl-')), 'secret.csv');
     writeFileSync(csv, 'a,b\n1,2\n3,4\n');
@@ -334,11 +337,11 @@ describe('kernel variables', () => {
 describe('remote kernel on a Jupyter Server (Debian jupyter-server, 127.0.0.1, token)', () => {
   it('blocks share state there; the kernel is gone from /api/kernels after shutdown; a wrong token is refused', async () => {
     const { RemoteKernel, parseServerUrl } = await import('../../src/runner/jupyter/remoteKernel');
-    const token = require('node:crypto').randomBytes(16).toString('hex') as string;
+    const token = randomBytes(16).toString('hex');
     const port = await new Promise<number>((resolvePort) => {
-      const srv = require('node:net').createServer();
+      const srv = createServer();
       srv.listen(0, '127.0.0.1', () => {
-        const p = srv.address().port as number;
+        const p = (srv.address() as AddressInfo).port;
         srv.close(() => resolvePort(p));
       });
     });

@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/snippets';
 import { effectiveTimeoutMs, kernelEnv, startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
 import { LocalKernel } from '../../runner/jupyter/localKernel';
+import { parseServerUrl, RemoteKernel } from '../../runner/jupyter/remoteKernel';
+import type { KernelSession } from '../../runner/jupyter/session';
 import { ipykernelInstallHint, pythonModeFor, startInKernel, type PythonMode } from '../../runner/jupyter/kernelRun';
 import { chooseDevice, describePython, probePython, torchMissing, type ProbeResult } from '../../runner/pythonProbe';
 import { wireReplacer, type KernelEvent } from '../../runner/protocol';
@@ -11,11 +13,12 @@ import { fail, type CliCommand } from '../cliUtil';
 export const runCommand: CliCommand = {
   name: 'run',
   usage: `ml-notes run NOTE.md [--id NAME]... [--index N] [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu]
-               [--python PATH] [--device auto|cuda|mps|cpu] [--kernel jupyter|process] [--timeout SECONDS] [--json]
+               [--python PATH] [--device auto|cuda|mps|cpu] [--kernel jupyter|process] [--server URL] [--timeout SECONDS] [--json]
       Run the note's {run} blocks (all, or the ones named, in the order named) headless, with the
       same runner as the extension. Python blocks share one Jupyter kernel (--kernel jupyter, the
       default when the interpreter has ipykernel) or run one process each (--kernel process);
-      TypeScript, torchrun and {run fresh} blocks always get a process of their own. --json prints
+      TypeScript, torchrun and {run fresh} blocks always get a process of their own. --server runs
+      the kernel on a Jupyter Server (its URL; the token from ?token= or $MLNOTES_JUPYTER_TOKEN). --json prints
       one JSON line per event (log, metric, plot, display, backend, error, done; NaN and ±Infinity
       as the strings "NaN", "Infinity", "-Infinity"). Exit code 1 when a block fails, 2 when the
       note, a block or the asked-for kernel is missing.`,
@@ -37,6 +40,7 @@ async function run(args: readonly string[]): Promise<number> {
   let note: string | undefined;
   const ids: string[] = [];
   let kernelMode: PythonMode | undefined;
+  let server: string | undefined;
   let index: number | undefined;
   let backend = 'auto';
   let json = false;
@@ -45,13 +49,14 @@ async function run(args: readonly string[]): Promise<number> {
   let timeout = 600;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const valued = ['--id', '--index', '--backend', '--python', '--device', '--timeout', '--kernel'];
+    const valued = ['--id', '--index', '--backend', '--python', '--device', '--timeout', '--kernel', '--server'];
     if (valued.includes(a)) {
       // `--id` at the end (or followed by another option) must not silently mean "run everything".
       const v = args[i + 1];
       if (v === undefined || v.startsWith('--')) return fail(`${a} needs a value`);
       i++;
       if (a === '--id') ids.push(v);
+      else if (a === '--server') server = v;
       else if (a === '--kernel') {
         if (v !== 'jupyter' && v !== 'process') return fail(`--kernel takes jupyter or process, not '${v}'`);
         kernelMode = v;
@@ -95,7 +100,16 @@ async function run(args: readonly string[]): Promise<number> {
   const out = (obj: object): void => void process.stdout.write(JSON.stringify(obj, wireReplacer) + '\n');
   let failed = false;
   let probe: ProbeResult | undefined;
-  let kernel: LocalKernel | undefined;
+  let kernel: KernelSession | undefined;
+  let remote: { baseUrl: string; token: string } | undefined;
+  if (server !== undefined) {
+    try {
+      remote = parseServerUrl(server);
+    } catch {
+      return fail(`--server: '${server.replace(/token=[^&]*/, 'token=…')}' is not a URL`);
+    }
+    if (!remote.token) remote = { ...remote, token: process.env['MLNOTES_JUPYTER_TOKEN'] ?? '' };
+  }
   let saidFallback = false;
   try {
   for (const snippet of chosen) {
@@ -125,14 +139,15 @@ async function run(args: readonly string[]): Promise<number> {
     const onInvalidEvent = (why: string): void => void process.stderr.write(`ml-notes: dropped an invalid kernel event (${why})\n`);
     let started: StartedRun | undefined;
     if (snippet.kernel === 'python' && pythonOpts && probe?.ok) {
-      const mode = pythonModeFor(snippet, kernelMode ?? 'jupyter', probe.info.ipykernel !== undefined);
+      // With --server the kernel's Python is the server's: the local one needs no ipykernel.
+      const mode = pythonModeFor(snippet, kernelMode ?? 'jupyter', remote !== undefined || probe.info.ipykernel !== undefined);
       if (mode.why === 'noIpykernel') {
         if (kernelMode === 'jupyter') return fail(`--kernel jupyter: ipykernel is not installed for ${python}. Install it: ${ipykernelInstallHint(python)}`);
         if (!saidFallback) process.stderr.write(`ml-notes: ipykernel is not installed for ${python}; each block runs in its own process (install: ${ipykernelInstallHint(python)})\n`);
         saidFallback = true;
       }
       if (mode.mode === 'jupyter') {
-        kernel ??= new LocalKernel({
+        kernel ??= remote ? new RemoteKernel(remote) : new LocalKernel({
           interpreter: python,
           launcher: join(__dirname, 'kernels', 'jupyter_launcher.py'),
           matplotlibrc: join(__dirname, 'kernels', 'matplotlibrc'),

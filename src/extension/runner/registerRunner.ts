@@ -7,7 +7,8 @@ import { installNativeBackend } from './nativeBackend';
 import { OutputStore } from './outputStore';
 import { createPlotter } from './plotter';
 import { PythonEnvironment } from './pythonEnvironment';
-import { RunnerService } from './runnerService';
+import { JUPYTER_TOKEN_SECRET, RunnerService } from './runnerService';
+import { parseServerUrl } from '../../runner/jupyter/remoteKernel';
 import { VariablesView } from './variablesView';
 
 /** CodeLens above each runnable block: Run / Stop, Run all above, Clear output. */
@@ -138,6 +139,26 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
       await runner.restartKernel(r.document.uri);
       const upTo = r.snippet?.index ?? Infinity;
       await runMany(r.document, r.all.filter((s) => s.index <= upTo));
+    }),
+    vscode.commands.registerCommand('mlNotes.jupyter.connect', async () => {
+      const url = await vscode.window.showInputBox({
+        title: vscode.l10n.t('Jupyter Server URL'),
+        prompt: vscode.l10n.t('The URL the server printed, with its token (http://host:8888/?token=…). The token is kept in VS Code\'s secret storage; the setting gets the URL without it.'),
+        password: false,
+        ignoreFocusOut: true,
+      });
+      if (!url) return;
+      let parsed: { baseUrl: string; token: string };
+      try {
+        parsed = parseServerUrl(url.trim());
+      } catch {
+        void vscode.window.showErrorMessage(vscode.l10n.t('That is not a URL.'));
+        return;
+      }
+      if (parsed.token) await context.secrets.store(JUPYTER_TOKEN_SECRET, parsed.token);
+      await vscode.workspace.getConfiguration('mlNotes').update('jupyter.serverUrl', parsed.baseUrl, vscode.ConfigurationTarget.Global);
+      // Kernels already running stay where they are; the next kernel starts on the server.
+      void vscode.window.showInformationMessage(vscode.l10n.t('New kernels start on {0}. Shut down a note\'s kernel to move it there.', parsed.baseUrl));
     }),
     vscode.commands.registerCommand('mlNotes.kernel.shutdown', async (uri?: vscode.Uri) => {
       const note = noteUri(uri);

@@ -7,6 +7,8 @@ import { effectiveTimeoutMs, kernelEnv, startSnippet, type KernelPaths, type Sta
 import { KernelRegistry } from '../../runner/jupyter/kernelRegistry';
 import { ipykernelInstallHint, pythonModeFor, startInKernel, type PythonMode } from '../../runner/jupyter/kernelRun';
 import { LocalKernel } from '../../runner/jupyter/localKernel';
+import { parseServerUrl, RemoteKernel } from '../../runner/jupyter/remoteKernel';
+import type { KernelSession } from '../../runner/jupyter/session';
 import type { KernelState } from '../../runner/jupyter/session';
 import type { Logger } from '../logger';
 import { Disposable } from '../util/dispose';
@@ -19,6 +21,8 @@ export interface PythonResolver {
 }
 
 const LIVE_UPDATE_MS = 700;
+/** SecretStorage key of the Jupyter Server token (never in settings or logs). */
+export const JUPYTER_TOKEN_SECRET = 'mlNotes.jupyter.token';
 
 /**
  * Runs snippets on explicit user action, one process each, in trusted workspaces only. Streams
@@ -34,7 +38,7 @@ export class RunnerService extends Disposable {
   readonly onDidChangeRuns = this.onDidChangeRunsEmitter.event;
   python: PythonResolver | undefined;
   /** One Jupyter kernel per note (Python blocks), shut down when the note closes and killed with the host. */
-  readonly kernels: KernelRegistry<LocalKernel>;
+  readonly kernels: KernelRegistry<KernelSession>;
   private readonly onDidChangeKernelEmitter = this._register(new vscode.EventEmitter<vscode.Uri>());
   /** A note's kernel changed state or execution count. */
   readonly onDidChangeKernel = this.onDidChangeKernelEmitter.event;
@@ -66,7 +70,7 @@ export class RunnerService extends Disposable {
         this.updateStatus();
       },
     });
-    this.kernels = new KernelRegistry<LocalKernel>((note) => this.onDidChangeKernelEmitter.fire(vscode.Uri.parse(note)));
+    this.kernels = new KernelRegistry<KernelSession>((note) => this.onDidChangeKernelEmitter.fire(vscode.Uri.parse(note)));
     // Deactivation kills every kernel at once (registered before the runs' killAll, so it runs after it).
     this._register({ dispose: () => this.kernels.killAll() });
     this._register(vscode.workspace.onDidCloseTextDocument((d) => void this.shutdownKernel(d.uri)));
@@ -128,12 +132,14 @@ export class RunnerService extends Disposable {
     let progress: Thenable<void> | undefined;
     try {
       const onLog = (_stream: 'stdout' | 'stderr', text: string): void => this.channel.append(text);
+      const serverUrl = config.get<string>('jupyter.serverUrl', '').trim();
+      const token = mode === 'jupyter' && serverUrl ? ((await this.context.secrets.get(JUPYTER_TOKEN_SECRET)) ?? '') : '';
       const start = (): StartedRun =>
         mode === 'jupyter' && python
           ? startInKernel({
               snippet,
               all,
-              kernel: this.kernelFor(document.uri, python),
+              kernel: this.kernelFor(document.uri, python, serverUrl ? remoteOf(serverUrl, token) : undefined),
               label: python.deviceLabel,
               timeoutMs: effectiveTimeoutMs(snippet.attrs['timeout'], Math.max(1, config.get<number>('run.timeoutSeconds', 600) || 600) * 1000),
               onLog,
@@ -233,12 +239,12 @@ export class RunnerService extends Disposable {
   }
 
   /** The note's kernel, started on first use; never in an untrusted workspace (run() checked). */
-  private kernelFor(note: vscode.Uri, python: { interpreter: string; device: string; deviceLabel: string }): LocalKernel {
+  private kernelFor(note: vscode.Uri, python: { interpreter: string; device: string; deviceLabel: string }, remote?: { baseUrl: string; token: string }): KernelSession {
     const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'kernels').fsPath;
     return this.kernels.getOrCreate(
       note.toString(),
       () =>
-        new LocalKernel({
+        remote ? new RemoteKernel(remote) : new LocalKernel({
           interpreter: python.interpreter,
           launcher: `${dist}/jupyter_launcher.py`,
           matplotlibrc: `${dist}/matplotlibrc`,
@@ -366,5 +372,15 @@ export class RunnerService extends Disposable {
     render();
     this.status.show();
     this.statusTimer = setInterval(render, 1000);
+  }
+}
+
+/** The server from the setting; a token pasted into the URL still works, SecretStorage's wins. */
+function remoteOf(serverUrl: string, secret: string): { baseUrl: string; token: string } | undefined {
+  try {
+    const { baseUrl, token } = parseServerUrl(serverUrl);
+    return { baseUrl, token: secret || token };
+  } catch {
+    return undefined;
   }
 }
