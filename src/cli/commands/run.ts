@@ -109,6 +109,9 @@ async function run(args: readonly string[]): Promise<number> {
       return fail(`--server: '${server.replace(/token=[^&]*/, 'token=…')}' is not a URL`);
     }
     if (!remote.token) remote = { ...remote, token: process.env['MLNOTES_JUPYTER_TOKEN'] ?? '' };
+    // @jupyterlab/services reports its connection on the console: stdout is for the blocks (and --json).
+    const toStderr = (...a: unknown[]): void => void process.stderr.write(a.map(String).join(' ') + '\n');
+    console.log = console.info = console.debug = toStderr;
   }
   let saidFallback = false;
   try {
