@@ -39,7 +39,7 @@ await Promise.all([
     platform: 'node',
     format: 'cjs',
     target: 'node18',
-    external: ['vscode'],
+    external: ['vscode', 'zeromq'],
   }),
   // MathJax (TeX in, SVG out) for formula pictures: its own file, required on first use.
   build({
@@ -57,6 +57,7 @@ await Promise.all([
     platform: 'node',
     format: 'cjs',
     target: 'node18',
+    external: ['zeromq'],
     banner: { js: '#!/usr/bin/env node' },
   }),
   // The snippet kernel runs in its own process; tfjs and its wasm backend are bundled into it.
@@ -152,6 +153,21 @@ cpSync(join(root, 'node_modules/tree-sitter-python/tree-sitter-python.wasm'), jo
 cpSync(join(root, 'src/runner/kernels/python_kernel.py'), join(dist, 'kernels/python_kernel.py'));
 // So does the torch introspection behind generated hovers (src/core/kb/introspect.ts).
 cpSync(join(root, 'src/core/kb/torch_index.py'), join(dist, 'kernels/torch_index.py'));
+
+// The Jupyter launcher imports python_kernel.py from its own folder; matplotlibrc gives figures a CJK font.
+cpSync(join(root, 'src/runner/kernels/jupyter_launcher.py'), join(dist, 'kernels/jupyter_launcher.py'));
+cpSync(join(root, 'src/runner/kernels/matplotlibrc'), join(dist, 'kernels/matplotlibrc'));
+
+// zeromq is a native module that finds its prebuilt binding relative to its own files, so it is
+// not bundled: its JS, the bindings and the one loader it needs (cmake-ts's) are laid out as a
+// package next to extension.js and cli.js.
+const zmqSrc = join(root, 'node_modules/zeromq');
+const zmqDst = join(dist, 'node_modules/zeromq');
+for (const f of ['package.json', 'lib', 'build', 'LICENSE.txt']) cpSync(join(zmqSrc, f), join(zmqDst, f), { recursive: true, filter: (p) => !p.endsWith('.map') && !p.endsWith('.ts') });
+const cmakeTs = join(root, 'node_modules/cmake-ts');
+mkdirSync(join(dist, 'node_modules/cmake-ts/build'), { recursive: true });
+cpSync(join(cmakeTs, 'package.json'), join(dist, 'node_modules/cmake-ts/package.json'));
+cpSync(join(cmakeTs, 'build/loader.js'), join(dist, 'node_modules/cmake-ts/build/loader.js'));
 
 // tfjs-backend-wasm loads its .wasm files at run time (setWasmPaths points here).
 const wasmSrc = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');

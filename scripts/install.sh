@@ -19,7 +19,8 @@ RG_VERSION_DIR="vscode-ripgrep-cache-1.15.11"
 RG_TARBALL="ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz"
 # fonts-wqy-microhei: a small CJK font, so screenshots of the (Chinese) sample notes show text, not boxes.
 # libvulkan1: the Vulkan loader Dawn (npm `webgpu`) needs; CI uses chromium's SwiftShader ICD as the adapter.
-APT_PACKAGES=(chromium libkrb5-dev ripgrep python3-torch python3-matplotlib fonts-wqy-microhei libvulkan1)
+# python3-ipykernel, jupyter-server: stateful Jupyter kernels for notes (local and the remote-server test).
+APT_PACKAGES=(chromium libkrb5-dev ripgrep python3-torch python3-matplotlib fonts-wqy-microhei libvulkan1 python3-ipykernel jupyter-server)
 
 T0=$(date +%s)
 say() { printf '[install %3ss] %s\n' "$(($(date +%s) - T0))" "$*"; }

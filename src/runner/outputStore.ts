@@ -193,9 +193,9 @@ export class OutputStoreCore {
   private detach(item: OutputItem, into: Map<string, Uint8Array>): OutputItem | StoredImage {
     if (item.kind !== 'image' || !item.data) return item;
     const bytes = Buffer.from(item.data, 'base64');
-    const name = `${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}.${item.mime === 'image/svg+xml' ? 'svg' : 'png'}`;
+    const name = `${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}.${item.mime === 'image/svg+xml' ? 'svg' : item.mime === 'image/jpeg' ? 'jpg' : 'png'}`;
     into.set(name, bytes);
-    return { kind: 'image', mime: item.mime, file: name, title: item.title };
+    return { kind: 'image', mime: item.mime, file: name, title: item.title, ...(item.displayId ? { displayId: item.displayId } : {}) };
   }
 
   /** Loads the image files stored items refer to; an item whose file is gone is dropped. */
@@ -205,7 +205,7 @@ export class OutputStoreCore {
       const item = items[i]!;
       if (item.kind !== 'image' || !('file' in item) || item.data) continue;
       const bytes = await this.host.files.attachments?.read(note, item.file).catch(() => undefined);
-      if (bytes) items[i] = { kind: 'image', mime: item.mime, title: item.title, data: Buffer.from(bytes).toString('base64') };
+      if (bytes) items[i] = { kind: 'image', mime: item.mime, title: item.title, ...(item.displayId ? { displayId: item.displayId } : {}), data: Buffer.from(bytes).toString('base64') };
       else items.splice(i, 1);
     }
   }
@@ -232,5 +232,6 @@ interface StoredImage {
   readonly mime: string;
   readonly file: string;
   readonly title?: string;
+  readonly displayId?: string;
   readonly data?: undefined;
 }

@@ -3,12 +3,15 @@ import { escapeHtml } from '../core/markdown/html';
 import type { Snippet } from '../core/snippets/snippets';
 import type { KernelEvent, PlotSpec, RunStatus } from './protocol';
 import type { RunResult } from './processRun';
+import { applyCarriageReturns, displayHtml } from './richOutputs';
 
 export type OutputItem =
   | { readonly kind: 'text'; readonly stream: 'stdout' | 'stderr'; text: string }
   | { readonly kind: 'plot'; readonly spec: PlotSpec; svg?: string }
   | { readonly kind: 'table'; readonly title?: string; readonly columns: readonly string[]; readonly rows: ReadonlyArray<ReadonlyArray<string | number>> }
-  | { readonly kind: 'image'; readonly mime: string; readonly data: string; readonly title?: string }
+  | { readonly kind: 'image'; readonly mime: string; readonly data: string; readonly title?: string; readonly displayId?: string }
+  /** A Jupyter display (HTML, Markdown, LaTeX, SVG, Vega-Lite…), sanitized when rendered. `svg`: Vega-Lite drawn. */
+  | { readonly kind: 'display'; readonly mime: string; readonly data: string; readonly displayId?: string; svg?: string }
   | { readonly kind: 'error'; readonly message: string; readonly line?: number; readonly stack?: string };
 
 /** Everything one run of one snippet produced; persisted per note in the workspace cache. */
@@ -52,11 +55,35 @@ export class OutputCollector {
     const items = this.output.items;
     const last = items[items.length - 1];
     if (last?.kind === 'text' && last.stream === stream) {
-      last.text += text;
+      last.text = applyCarriageReturns(last.text + text);
       if (last.text.length > MAX_TEXT) last.text = '…' + last.text.slice(-MAX_TEXT);
     } else {
-      items.push({ kind: 'text', stream, text });
+      items.push({ kind: 'text', stream, text: applyCarriageReturns(text) });
     }
+  }
+
+  /** A Jupyter display_data / execute_result, shown as the best MIME type it has. */
+  onDisplay(item: Extract<OutputItem, { kind: 'image' | 'display' }>): void {
+    this.output.items.push(item);
+  }
+
+  /** update_display_data: the display with this id is replaced where it is. True when this output holds it. */
+  updateDisplay(displayId: string, item: Extract<OutputItem, { kind: 'image' | 'display' }>): boolean {
+    let found = false;
+    const items = this.output.items;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if ((it.kind === 'image' || it.kind === 'display') && it.displayId === displayId) {
+        items[i] = item;
+        found = true;
+      }
+    }
+    return found;
+  }
+
+  /** clear_output: what the block showed so far goes (metrics stay: they are a series, not a display). */
+  clearItems(): void {
+    this.output.items.length = 0;
   }
 
   onEvent(e: KernelEvent): void {
@@ -164,9 +191,19 @@ export function outputsForSnippets(
   return result;
 }
 
+const undrawable = new WeakSet<OutputItem>();
+
 /** Draws every plot that has no SVG yet (the plotter is loaded only when needed). */
 export async function drawPlots(output: SnippetOutput, plot: (spec: PlotSpec) => Promise<string>): Promise<void> {
-  for (const item of output.items) if (item.kind === 'plot' && item.svg === undefined) item.svg = await plot(item.spec).catch((e: Error) => `<!-- ${e.message} -->`);
+  for (const item of output.items) {
+    if (item.kind === 'plot' && item.svg === undefined) item.svg = await plot(item.spec).catch((e: Error) => `<!-- ${e.message} -->`);
+    else if (item.kind === 'display' && item.mime.startsWith('application/vnd.vegalite') && item.svg === undefined && !undrawable.has(item)) {
+      // A spec that cannot be drawn (bad JSON, data from a URL) stays shown as its source.
+      const svg = await plot({ kind: 'vegalite', json: item.data }).catch(() => undefined);
+      if (svg?.startsWith('<svg')) item.svg = svg;
+      else undrawable.add(item);
+    }
+  }
 }
 
 function svgImg(svg: string, alt: string): string {
@@ -224,7 +261,10 @@ export function outputHtml(output: SnippetOutput, opts: { stale?: boolean; label
   for (const item of output.items) {
     switch (item.kind) {
       case 'text':
-        parts.push(`<pre class="mln-output-text${item.stream === 'stderr' ? ' mln-stderr' : ''}">${escapeHtml(String(item.text))}</pre>`);
+        parts.push(`<pre class="mln-output-text${item.stream === 'stderr' ? ' mln-stderr' : ''}">${escapeHtml(String(item.text).replace(/\r/g, ''))}</pre>`);
+        break;
+      case 'display':
+        if (typeof item.mime === 'string' && typeof item.data === 'string') parts.push(displayHtml(item.mime, item.data, item.svg));
         break;
       case 'plot':
         if (typeof item.svg === 'string' && item.svg.startsWith('<svg')) parts.push(svgImg(item.svg, item.spec.title ?? item.spec.kind));
@@ -237,7 +277,7 @@ export function outputHtml(output: SnippetOutput, opts: { stale?: boolean; label
         );
         break;
       case 'image':
-        if ((item.mime === 'image/png' || item.mime === 'image/svg+xml') && typeof item.data === 'string') {
+        if ((item.mime === 'image/png' || item.mime === 'image/jpeg' || item.mime === 'image/svg+xml') && typeof item.data === 'string') {
           parts.push(`<img class="mln-output-image" alt="${escapeHtml(item.title ?? L.figure)}" src="data:${item.mime};base64,${item.data.replace(/[^A-Za-z0-9+/=]/g, '')}">`);
         }
         break;

@@ -19,7 +19,7 @@ const CONFIG = {
   view: { stroke: 'transparent' },
 };
 
-function toVegaLite(spec: PlotSpec): TopLevelSpec {
+function toVegaLite(spec: Exclude<PlotSpec, { kind: 'vegalite' }>): TopLevelSpec {
   const base = { width: WIDTH, height: HEIGHT, config: CONFIG, ...(spec.title ? { title: spec.title } : {}) };
   switch (spec.kind) {
     case 'line': {
@@ -62,8 +62,18 @@ function toVegaLite(spec: PlotSpec): TopLevelSpec {
   }
 }
 
+/** Refuses every load: a displayed spec brings its data inline or has none (no file, no URL). */
+const NO_LOADS = {
+  ...vega.loader(),
+  load: () => Promise.reject(new Error('charts from a kernel may not load data')),
+  sanitize: () => Promise.reject(new Error('charts from a kernel may not load data')),
+  http: () => Promise.reject(new Error('charts from a kernel may not load data')),
+  file: () => Promise.reject(new Error('charts from a kernel may not load data')),
+} as unknown as ReturnType<typeof vega.loader>;
+
 export async function renderPlot(spec: PlotSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(toVegaLite(spec)).spec), { renderer: 'none' });
+  const vl = spec.kind === 'vegalite' ? ({ config: CONFIG, ...(JSON.parse(spec.json) as object) } as TopLevelSpec) : toVegaLite(spec);
+  const view = new vega.View(vega.parse(compile(vl).spec), { renderer: 'none', loader: NO_LOADS });
   try {
     return await view.toSVG();
   } finally {

@@ -164,6 +164,14 @@ export class ProcessRun {
     this.signalAll('SIGKILL', true);
   }
 
+  /**
+   * Ctrl+C for a process that keeps running (a Jupyter kernel): SIGINT to its process group,
+   * nothing after it. The kernel turns it into KeyboardInterrupt and goes on.
+   */
+  interrupt(): void {
+    if (this.child && this._status === 'running') this.signalAll('SIGINT');
+  }
+
   private async stop(reason: 'cancelled' | 'timedOut'): Promise<void> {
     if (!this.child || this._status !== 'running') {
       await this.exited;

@@ -32,7 +32,12 @@ export type PlotSpec =
       /** Group name (e.g. "data", "samples") → 2-D points. */
       readonly groups: Readonly<Record<string, ReadonlyArray<readonly [number, number]>>>;
     }
-  | { readonly kind: 'histogram'; readonly title?: string; readonly values: readonly number[]; readonly bins?: number };
+  | { readonly kind: 'histogram'; readonly title?: string; readonly values: readonly number[]; readonly bins?: number }
+  /**
+   * A Vega-Lite spec a Jupyter kernel displayed (JSON). Never sent as a kernel event (the event
+   * schema has no such kind); drawn with data loading refused, so it reads no file or URL.
+   */
+  | { readonly kind: 'vegalite'; readonly title?: string; readonly json: string };
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timedOut';
 

@@ -12,6 +12,8 @@ export interface PythonInfo {
   readonly cuda: { readonly available: boolean; readonly count: number; readonly names: readonly string[]; readonly version?: string };
   readonly mps: boolean;
   readonly matplotlib?: string;
+  /** ipykernel's version, when a Jupyter kernel can be started with this interpreter. */
+  readonly ipykernel?: string;
 }
 
 export type ProbeResult = { readonly ok: true; readonly info: PythonInfo } | { readonly ok: false; readonly error: string };
@@ -40,6 +42,13 @@ except Exception as e:
 try:
     import matplotlib
     out["matplotlib"] = matplotlib.__version__
+except Exception:
+    pass
+try:
+    import importlib.util
+    if importlib.util.find_spec("ipykernel") is not None:
+        from importlib.metadata import version
+        out["ipykernel"] = version("ipykernel")
 except Exception:
     pass
 print(json.dumps(out))

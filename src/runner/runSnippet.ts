@@ -40,14 +40,20 @@ export interface RunOptions {
   readonly python?: { readonly interpreter: string; readonly device: string; readonly deviceLabel?: string };
 }
 
+/** What stops a run: a ProcessRun, or a block in a Jupyter kernel (cancel interrupts it, the kernel stays). */
+export interface RunHandle {
+  cancel(): Promise<void>;
+  killNow(): void;
+}
+
 export interface StartedRun {
-  readonly process: ProcessRun | undefined;
+  readonly process: RunHandle | undefined;
   readonly collector: OutputCollector;
   readonly done: Promise<{ result: RunResult; output: SnippetOutput }>;
 }
 
 /** Maps a 1-based line of the code that ran to a 1-based line of the note. */
-function lineMapper(parts: Array<{ snippet: Snippet; offset: number }>): (line: number) => number | undefined {
+export function lineMapper(parts: Array<{ snippet: Snippet; offset: number }>): (line: number) => number | undefined {
   return (line) => {
     for (let i = parts.length - 1; i >= 0; i--) {
       const p = parts[i]!;

@@ -42,6 +42,9 @@ const cell = z.union([z.string().max(10_000), wireNumber]);
 const columns = z.array(text(1000)).max(200);
 const rows = z.array(z.array(cell).max(200)).max(500);
 const imageMime = z.enum(['image/png', 'image/svg+xml']);
+const storedImageMime = z.enum(['image/png', 'image/jpeg', 'image/svg+xml']);
+const displayMime = z.enum(['text/html', 'text/markdown', 'text/latex', 'text/plain', 'image/svg+xml', 'application/vnd.vegalite.v5+json', 'application/vnd.vegalite.v4+json']);
+const displayId = z.string().max(200).optional();
 const imageData = z.string().max(MAX_IMAGE).regex(BASE64);
 
 export const kernelEventSchema = z.discriminatedUnion('type', [
@@ -74,7 +77,8 @@ const outputItem = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('text'), stream: z.enum(['stdout', 'stderr']), text: text(1_000_000) }),
   z.object({ kind: z.literal('plot'), spec: plotSpec, svg: svg.optional() }),
   z.object({ kind: z.literal('table'), title: optText(500), columns, rows }),
-  z.object({ kind: z.literal('image'), mime: imageMime, data: imageData.optional(), file: z.string().regex(/^[\w-]{1,80}\.(png|svg)$/).optional(), title: optText(500) }),
+  z.object({ kind: z.literal('image'), mime: storedImageMime, data: imageData.optional(), file: z.string().regex(/^[\w-]{1,80}\.(png|svg|jpg)$/).optional(), title: optText(500), displayId }),
+  z.object({ kind: z.literal('display'), mime: displayMime, data: text(5_000_000), displayId, svg: svg.optional() }),
   z.object({ kind: z.literal('error'), message: text(100_000), line: finite.int().optional(), stack: optText(200_000) }),
 ]);
 

@@ -1,19 +1,27 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/snippets';
-import { startSnippet, type KernelPaths } from '../../runner/runSnippet';
+import { effectiveTimeoutMs, kernelEnv, startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
+import { LocalKernel } from '../../runner/jupyter/localKernel';
+import { parseServerUrl, RemoteKernel } from '../../runner/jupyter/remoteKernel';
+import type { KernelSession } from '../../runner/jupyter/session';
+import { ipykernelInstallHint, pythonModeFor, startInKernel, type PythonMode } from '../../runner/jupyter/kernelRun';
 import { chooseDevice, describePython, probePython, torchMissing, type ProbeResult } from '../../runner/pythonProbe';
 import { wireReplacer, type KernelEvent } from '../../runner/protocol';
 import { fail, type CliCommand } from '../cliUtil';
 
 export const runCommand: CliCommand = {
   name: 'run',
-  usage: `ml-notes run NOTE.md [--id NAME | --index N] [--backend auto|webgpu|tensorflow-gpu|tensorflow|wasm|cpu]
-               [--python PATH] [--device auto|cuda|mps|cpu] [--timeout SECONDS] [--json]
-      Run the note's {run} blocks (all, or the one named) headless, each in its own process, with
-      the same runner as the extension. --json prints one JSON line per event (log, metric, plot,
-      backend, error, done; NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity").
-      Exit code 1 when a snippet fails, 2 when the note or snippet is missing.`,
+  usage: `ml-notes run NOTE.md [--id NAME]... [--index N] [--backend auto|webgpu|tensorflow-gpu|tensorflow|wasm|cpu]
+               [--python PATH] [--device auto|cuda|mps|cpu] [--kernel jupyter|process] [--server URL] [--timeout SECONDS] [--json]
+      Run the note's {run} blocks (all, or the ones named, in the order named) headless, with the
+      same runner as the extension. Python blocks share one Jupyter kernel (--kernel jupyter, the
+      default when the interpreter has ipykernel) or run one process each (--kernel process);
+      TypeScript, torchrun and {run fresh} blocks always get a process of their own. --server runs
+      the kernel on a Jupyter Server (its URL; the token from ?token= or $MLNOTES_JUPYTER_TOKEN). --json prints
+      one JSON line per event (log, metric, plot, display, backend, error, done; NaN and ±Infinity
+      as the strings "NaN", "Infinity", "-Infinity"). Exit code 1 when a block fails, 2 when the
+      note, a block or the asked-for kernel is missing.`,
   run,
 };
 
@@ -30,7 +38,9 @@ export function distKernelPaths(distDir: string): KernelPaths {
 
 async function run(args: readonly string[]): Promise<number> {
   let note: string | undefined;
-  let id: string | undefined;
+  const ids: string[] = [];
+  let kernelMode: PythonMode | undefined;
+  let server: string | undefined;
   let index: number | undefined;
   let backend = 'auto';
   let json = false;
@@ -39,13 +49,18 @@ async function run(args: readonly string[]): Promise<number> {
   let timeout = 600;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const valued = ['--id', '--index', '--backend', '--python', '--device', '--timeout'];
+    const valued = ['--id', '--index', '--backend', '--python', '--device', '--timeout', '--kernel', '--server'];
     if (valued.includes(a)) {
       // `--id` at the end (or followed by another option) must not silently mean "run everything".
       const v = args[i + 1];
       if (v === undefined || v.startsWith('--')) return fail(`${a} needs a value`);
       i++;
-      if (a === '--id') id = v;
+      if (a === '--id') ids.push(v);
+      else if (a === '--server') server = v;
+      else if (a === '--kernel') {
+        if (v !== 'jupyter' && v !== 'process') return fail(`--kernel takes jupyter or process, not '${v}'`);
+        kernelMode = v;
+      }
       else if (a === '--index') index = Number(v);
       else if (a === '--backend') backend = v;
       else if (a === '--python') python = v;
@@ -67,11 +82,17 @@ async function run(args: readonly string[]): Promise<number> {
   }
   const all = findSnippets(text);
   let chosen: Snippet[];
-  if (id !== undefined) chosen = all.filter((s) => s.id === id);
-  else if (index !== undefined) chosen = all.filter((s) => s.index === index);
+  if (ids.length) {
+    chosen = [];
+    for (const id of ids) {
+      const s = all.find((x) => x.id === id);
+      if (!s) return fail(`no runnable block with id=${id} in '${note}' (it has ${all.length})`);
+      chosen.push(s);
+    }
+  } else if (index !== undefined) chosen = all.filter((s) => s.index === index);
   else chosen = all;
   if (chosen.length === 0) {
-    const which = id !== undefined ? `with id=${id}` : index !== undefined ? `number ${index}` : 'marked {run}';
+    const which = index !== undefined ? `number ${index}` : 'marked {run}';
     return fail(`no runnable block ${which} in '${note}' (it has ${all.length})`);
   }
 
@@ -79,6 +100,21 @@ async function run(args: readonly string[]): Promise<number> {
   const out = (obj: object): void => void process.stdout.write(JSON.stringify(obj, wireReplacer) + '\n');
   let failed = false;
   let probe: ProbeResult | undefined;
+  let kernel: KernelSession | undefined;
+  let remote: { baseUrl: string; token: string } | undefined;
+  if (server !== undefined) {
+    try {
+      remote = parseServerUrl(server);
+    } catch {
+      return fail(`--server: '${server.replace(/token=[^&]*/, 'token=…')}' is not a URL`);
+    }
+    if (!remote.token) remote = { ...remote, token: process.env['MLNOTES_JUPYTER_TOKEN'] ?? '' };
+    // @jupyterlab/services reports its connection on the console: stdout is for the blocks (and --json).
+    const toStderr = (...a: unknown[]): void => void process.stderr.write(a.map(String).join(' ') + '\n');
+    console.log = console.info = console.debug = toStderr;
+  }
+  let saidFallback = false;
+  try {
   for (const snippet of chosen) {
     const label = snippet.id ?? `#${snippet.index}`;
     let pythonOpts: { interpreter: string; device: string; deviceLabel: string } | undefined;
@@ -101,8 +137,43 @@ async function run(args: readonly string[]): Promise<number> {
         continue;
       }
     }
-    if (!json) process.stderr.write(`── ${label} (${snippet.lang}, line ${snippet.fenceLine + 1})\n`);
-    const started = startSnippet({
+    const onLog = (stream: 'stdout' | 'stderr', t: string): void => void (json ? out({ type: 'log', snippet: label, stream, text: t }) : (stream === 'stdout' ? process.stdout : process.stderr).write(t));
+    const onEvent = (e: KernelEvent): void => (json ? out({ ...e, snippet: label }) : printEvent(e));
+    const onInvalidEvent = (why: string): void => void process.stderr.write(`ml-notes: dropped an invalid kernel event (${why})\n`);
+    let started: StartedRun | undefined;
+    if (snippet.kernel === 'python' && pythonOpts && probe?.ok) {
+      // With --server the kernel's Python is the server's: the local one needs no ipykernel.
+      const mode = pythonModeFor(snippet, kernelMode ?? 'jupyter', remote !== undefined || probe.info.ipykernel !== undefined);
+      if (mode.why === 'noIpykernel') {
+        if (kernelMode === 'jupyter') return fail(`--kernel jupyter: ipykernel is not installed for ${python}. Install it: ${ipykernelInstallHint(python)}`);
+        if (!saidFallback) process.stderr.write(`ml-notes: ipykernel is not installed for ${python}; each block runs in its own process (install: ${ipykernelInstallHint(python)})\n`);
+        saidFallback = true;
+      }
+      if (mode.mode === 'jupyter') {
+        kernel ??= remote ? new RemoteKernel(remote) : new LocalKernel({
+          interpreter: python,
+          launcher: join(__dirname, 'kernels', 'jupyter_launcher.py'),
+          matplotlibrc: join(__dirname, 'kernels', 'matplotlibrc'),
+          cwd: resolve(note, '..'),
+          env: { ...kernelEnv(), MLNOTES_DEVICE: pythonOpts.device, MLNOTES_DEVICE_LABEL: pythonOpts.deviceLabel },
+          onLog: () => undefined,
+        });
+        if (!json) process.stderr.write(`── ${label} (${snippet.lang}, line ${snippet.fenceLine + 1}, Jupyter kernel)\n`);
+        started = startInKernel({
+          snippet,
+          all,
+          kernel,
+          label: pythonOpts.deviceLabel,
+          timeoutMs: effectiveTimeoutMs(snippet.attrs['timeout'], timeout * 1000),
+          onLog,
+          onEvent,
+          onInvalidEvent,
+          onDisplay: (item) => (json ? out({ type: 'display', snippet: label, ...item }) : process.stdout.write(`[display] ${'mime' in item ? item.mime : item.kind}\n`)),
+        });
+      }
+    }
+    if (!started && !json) process.stderr.write(`── ${label} (${snippet.lang}, line ${snippet.fenceLine + 1})\n`);
+    started ??= startSnippet({
       notePath: resolve(note),
       snippet,
       all,
@@ -112,11 +183,12 @@ async function run(args: readonly string[]): Promise<number> {
       nativeModulePaths: (process.env['MLNOTES_NATIVE_PATHS'] ?? '').split(':').filter(Boolean),
       timeoutMs: timeout * 1000,
       python: pythonOpts,
-      onLog: (stream, t) => (json ? out({ type: 'log', snippet: label, stream, text: t }) : (stream === 'stdout' ? process.stdout : process.stderr).write(t)),
-      onEvent: (e) => (json ? out({ ...e, snippet: label }) : printEvent(e)),
-      onInvalidEvent: (why) => process.stderr.write(`ml-notes: dropped an invalid kernel event (${why})\n`),
+      onLog,
+      onEvent,
+      onInvalidEvent,
     });
-    const stop = (): void => void started.process?.cancel();
+    const run = started;
+    const stop = (): void => void run.process?.cancel();
     process.once('SIGINT', stop);
     const { result, output } = await started.done;
     process.removeListener('SIGINT', stop);
@@ -128,6 +200,11 @@ async function run(args: readonly string[]): Promise<number> {
       if (!output.items.some((i) => i.kind === 'error' && i.line !== undefined)) for (const e of errors) process.stderr.write(`error: ${(e as { message: string }).message}\n`);
       process.stderr.write(`── ${label}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s${output.backend ? ` (${output.backend}, ${output.device})` : ''}\n`);
     }
+    // Later blocks usually build on earlier ones (as Run All in the editor does).
+    if (result.status !== 'succeeded' && kernel) break;
+  }
+  } finally {
+    await kernel?.shutdown();
   }
   return failed ? 1 : 0;
 }

@@ -70,7 +70,7 @@ export class PythonEnvironment extends Disposable implements PythonResolver {
     return p;
   }
 
-  async resolve(note: vscode.Uri, code = ''): Promise<{ interpreter: string; device: string; deviceLabel: string } | { error: string }> {
+  async resolve(note: vscode.Uri, code = ''): Promise<{ interpreter: string; device: string; deviceLabel: string; ipykernel?: string } | { error: string }> {
     const interpreter = await this.interpreter(note);
     const probe = await this.probe(interpreter);
     if (!probe.ok) {
@@ -81,7 +81,7 @@ export class PythonEnvironment extends Disposable implements PythonResolver {
     if (missing) return { error: missing };
     const device = chooseDevice(vscode.workspace.getConfiguration('mlNotes', note).get<string>('python.device', 'auto'), probe.info);
     if ('error' in device) return device;
-    return { interpreter, device: device.device, deviceLabel: `${device.label} · ${describePython(probe.info)}` };
+    return { interpreter, device: device.device, deviceLabel: `${device.label} · ${describePython(probe.info)}`, ipykernel: probe.info.ipykernel };
   }
 
   private async updateStatus(): Promise<void> {

@@ -7,7 +7,9 @@ import { installNativeBackend } from './nativeBackend';
 import { OutputStore } from './outputStore';
 import { createPlotter } from './plotter';
 import { PythonEnvironment } from './pythonEnvironment';
-import { RunnerService } from './runnerService';
+import { JUPYTER_TOKEN_SECRET, RunnerService } from './runnerService';
+import { parseServerUrl } from '../../runner/jupyter/remoteKernel';
+import { VariablesView } from './variablesView';
 
 /** CodeLens above each runnable block: Run / Stop, Run all above, Clear output. */
 class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
@@ -18,6 +20,7 @@ class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
   constructor(private readonly runner: RunnerService, private readonly outputs: OutputStore) {
     super();
     this._register(runner.onDidChangeRuns(() => this.changed.fire()));
+    this._register(runner.onDidChangeKernel(() => this.changed.fire()));
     // WARNING: a running snippet updates its output several times a second. Refreshing the lenses
     // on each update would keep restarting VS Code's CodeLens debounce and starve the refresh
     // (the Stop lens would never show); only a change in which blocks have output matters here.
@@ -44,6 +47,14 @@ class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
       if (!s.kernel) {
         lenses.push(new vscode.CodeLens(range, { title: vscode.l10n.t('$(circle-slash) No kernel for {0}', s.lang || '?'), command: '' }));
         continue;
+      }
+      if (s.kernel === 'python') {
+        const k = this.runner.kernelState(document.uri);
+        const n = this.runner.executionCountOf(document.uri, s.key);
+        if (k || n !== undefined) {
+          const title = `${n !== undefined ? `[${n}] ` : ''}${k ? kernelStateLabel(k.state) : ''}`;
+          lenses.push(new vscode.CodeLens(range, k?.state === 'busy' ? { title, command: 'mlNotes.kernel.interrupt', arguments: [document.uri], tooltip: vscode.l10n.t('Interrupt the kernel') } : { title, command: '' }));
+        }
       }
       if (this.runner.isRunning(document.uri, s.key)) {
         lenses.push(new vscode.CodeLens(range, { title: vscode.l10n.t('$(debug-stop) Stop'), command: 'mlNotes.stopSnippet', arguments: args }));
@@ -92,7 +103,67 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
     }
   };
 
+  const kernelStatus = vscode.window.createStatusBarItem('mlNotes.kernel', vscode.StatusBarAlignment.Left, 49);
+  kernelStatus.name = vscode.l10n.t('ML Notes: Jupyter kernel');
+  const updateKernelStatus = (): void => {
+    const doc = vscode.window.activeTextEditor?.document;
+    const k = doc && doc.languageId === 'markdown' ? runner.kernelState(doc.uri) : undefined;
+    if (!k) {
+      kernelStatus.hide();
+      return;
+    }
+    const icon = k.state === 'busy' ? '$(circle-filled)' : k.state === 'dead' ? '$(error)' : k.state === 'idle' ? '$(circle-outline)' : '$(loading~spin)';
+    kernelStatus.text = `${icon} ${vscode.l10n.t('Kernel')} ${kernelStateLabel(k.state)} [${k.executionCount}]`;
+    kernelStatus.tooltip = k.state === 'busy' ? vscode.l10n.t('Jupyter kernel of this note — click to interrupt') : k.state === 'dead' ? vscode.l10n.t('The kernel died — click to restart it') : vscode.l10n.t('Jupyter kernel of this note');
+    kernelStatus.command = k.state === 'busy' ? 'mlNotes.kernel.interrupt' : k.state === 'dead' ? 'mlNotes.kernel.restart' : undefined;
+    kernelStatus.show();
+  };
+  const noteUri = (uri?: vscode.Uri): vscode.Uri | undefined => (uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri);
+
   const disposables = vscode.Disposable.from(
+    new VariablesView(runner, logger),
+    kernelStatus,
+    runner.onDidChangeKernel(updateKernelStatus),
+    vscode.window.onDidChangeActiveTextEditor(updateKernelStatus),
+    vscode.commands.registerCommand('mlNotes.kernel.interrupt', async (uri?: vscode.Uri) => {
+      const note = noteUri(uri);
+      if (note) await runner.interruptKernel(note);
+    }),
+    vscode.commands.registerCommand('mlNotes.kernel.restart', async (uri?: vscode.Uri) => {
+      const note = noteUri(uri);
+      if (note) await runner.restartKernel(note);
+    }),
+    vscode.commands.registerCommand('mlNotes.kernel.restartRunAllAbove', async (uri?: vscode.Uri, key?: string) => {
+      const r = await resolve(uri, key);
+      if (!r) return;
+      await runner.restartKernel(r.document.uri);
+      const upTo = r.snippet?.index ?? Infinity;
+      await runMany(r.document, r.all.filter((s) => s.index <= upTo));
+    }),
+    vscode.commands.registerCommand('mlNotes.jupyter.connect', async () => {
+      const url = await vscode.window.showInputBox({
+        title: vscode.l10n.t('Jupyter Server URL'),
+        prompt: vscode.l10n.t('The URL the server printed, with its token (http://host:8888/?token=…). The token is kept in VS Code\'s secret storage; the setting gets the URL without it.'),
+        password: false,
+        ignoreFocusOut: true,
+      });
+      if (!url) return;
+      let parsed: { baseUrl: string; token: string };
+      try {
+        parsed = parseServerUrl(url.trim());
+      } catch {
+        void vscode.window.showErrorMessage(vscode.l10n.t('That is not a URL.'));
+        return;
+      }
+      if (parsed.token) await context.secrets.store(JUPYTER_TOKEN_SECRET, parsed.token);
+      await vscode.workspace.getConfiguration('mlNotes').update('jupyter.serverUrl', parsed.baseUrl, vscode.ConfigurationTarget.Global);
+      // Kernels already running stay where they are; the next kernel starts on the server.
+      void vscode.window.showInformationMessage(vscode.l10n.t('New kernels start on {0}. Shut down a note\'s kernel to move it there.', parsed.baseUrl));
+    }),
+    vscode.commands.registerCommand('mlNotes.kernel.shutdown', async (uri?: vscode.Uri) => {
+      const note = noteUri(uri);
+      if (note) await runner.shutdownKernel(note);
+    }),
     outputs,
     runner,
     lens,
@@ -139,6 +210,24 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
       return result;
     },
   };
+}
+
+function kernelStateLabel(state: string): string {
+  const t = vscode.l10n.t;
+  switch (state) {
+    case 'starting':
+      return t('starting');
+    case 'idle':
+      return t('idle');
+    case 'busy':
+      return t('busy');
+    case 'restarting':
+      return t('restarting');
+    case 'dead':
+      return t('dead');
+    default:
+      return t('shut down');
+  }
 }
 
 /** The renderer's words in the UI language. */

@@ -3,7 +3,13 @@ import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/s
 import { OutputCollector, type SnippetOutput } from '../../runner/outputs';
 import type { PlotSpec } from '../../runner/protocol';
 import { RunnerCore } from '../../runner/runnerCore';
-import { startSnippet, type KernelPaths } from '../../runner/runSnippet';
+import { effectiveTimeoutMs, kernelEnv, startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
+import { KernelRegistry } from '../../runner/jupyter/kernelRegistry';
+import { ipykernelInstallHint, pythonModeFor, startInKernel, type PythonMode } from '../../runner/jupyter/kernelRun';
+import { LocalKernel } from '../../runner/jupyter/localKernel';
+import { parseServerUrl, RemoteKernel } from '../../runner/jupyter/remoteKernel';
+import type { KernelSession } from '../../runner/jupyter/session';
+import type { KernelState } from '../../runner/jupyter/session';
 import type { Logger } from '../logger';
 import { Disposable } from '../util/dispose';
 import type { OutputStore } from './outputStore';
@@ -11,10 +17,12 @@ import type { OutputStore } from './outputStore';
 /** Resolves the Python interpreter and device for the Python kernel (filled in by that feature). */
 export interface PythonResolver {
   /** `code` lets the resolver refuse early when the snippet needs torch and the interpreter lacks it. */
-  resolve(note: vscode.Uri, code: string): Promise<{ interpreter: string; device: string; deviceLabel: string } | { error: string }>;
+  resolve(note: vscode.Uri, code: string): Promise<{ interpreter: string; device: string; deviceLabel: string; ipykernel?: string } | { error: string }>;
 }
 
 const LIVE_UPDATE_MS = 700;
+/** SecretStorage key of the Jupyter Server token (never in settings or logs). */
+export const JUPYTER_TOKEN_SECRET = 'mlNotes.jupyter.token';
 
 /**
  * Runs snippets on explicit user action, one process each, in trusted workspaces only. Streams
@@ -29,6 +37,17 @@ export class RunnerService extends Disposable {
   private readonly onDidChangeRunsEmitter = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeRuns = this.onDidChangeRunsEmitter.event;
   python: PythonResolver | undefined;
+  /** One Jupyter kernel per note (Python blocks), shut down when the note closes and killed with the host. */
+  readonly kernels: KernelRegistry<KernelSession>;
+  private readonly onDidChangeKernelEmitter = this._register(new vscode.EventEmitter<vscode.Uri>());
+  /** A note's kernel changed state or execution count. */
+  readonly onDidChangeKernel = this.onDidChangeKernelEmitter.event;
+  /** The In [n] each block got when it last ran in its note's kernel. */
+  private readonly executionCounts = new Map<string, number>();
+  /** Failed runs as diagnostics on their lines (cleared when the block runs again). */
+  private readonly diagnostics = this._register(vscode.languages.createDiagnosticCollection('mlNotes.run'));
+  private readonly diagnosticsByBlock = new Map<string, Map<string, vscode.Diagnostic>>();
+  private saidNoIpykernel = false;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -51,6 +70,10 @@ export class RunnerService extends Disposable {
         this.updateStatus();
       },
     });
+    this.kernels = new KernelRegistry<KernelSession>((note) => this.onDidChangeKernelEmitter.fire(vscode.Uri.parse(note)));
+    // Deactivation kills every kernel at once (registered before the runs' killAll, so it runs after it).
+    this._register({ dispose: () => this.kernels.killAll() });
+    this._register(vscode.workspace.onDidCloseTextDocument((d) => void this.shutdownKernel(d.uri)));
     this.status.name = vscode.l10n.t('ML Notes: running snippet');
     this.status.command = 'mlNotes.stopSnippet';
     this._register({ dispose: () => clearInterval(this.statusTimer) });
@@ -75,7 +98,7 @@ export class RunnerService extends Disposable {
       return undefined;
     }
     const config = vscode.workspace.getConfiguration('mlNotes');
-    let python: { interpreter: string; device: string; deviceLabel: string } | undefined;
+    let python: { interpreter: string; device: string; deviceLabel: string; ipykernel?: string } | undefined;
     const all = findSnippets(document.getText());
     if (snippet.kernel === 'python' && this.python) {
       const combined = codeWithSetup(snippet, all);
@@ -90,17 +113,42 @@ export class RunnerService extends Disposable {
       }
       python = r;
     }
+    let mode: PythonMode = 'process';
+    if (snippet.kernel === 'python' && python) {
+      const chosen = pythonModeFor(snippet, config.get<PythonMode>('python.kernel', 'jupyter'), python.ipykernel !== undefined);
+      mode = chosen.mode;
+      if (chosen.why === 'noIpykernel' && !this.saidNoIpykernel) {
+        this.saidNoIpykernel = true;
+        void vscode.window.showInformationMessage(
+          vscode.l10n.t('ipykernel is not installed for {0}, so each Python block runs in a fresh process (variables do not carry over). Install it: {1}', python.interpreter, ipykernelInstallHint(python.interpreter)),
+        );
+      }
+    }
+    this.clearDiagnostic(document.uri, snippet.key);
+    void this.revealPreview(document);
     const label = snippet.id ?? `#${snippet.index}`;
     const name = `${document.uri.path.split('/').pop()} ${label}`;
     this.channel.appendLine(`── ${name} (${snippet.lang}) ${new Date().toLocaleTimeString()}`);
     let progress: Thenable<void> | undefined;
     try {
-      const r = await this.core.run(
-        document.uri.toString(),
-        snippet,
-        all,
-        () =>
-          startSnippet({
+      const onLog = (_stream: 'stdout' | 'stderr', text: string): void => this.channel.append(text);
+      const serverUrl = config.get<string>('jupyter.serverUrl', '').trim();
+      const token = mode === 'jupyter' && serverUrl ? ((await this.context.secrets.get(JUPYTER_TOKEN_SECRET)) ?? '') : '';
+      const start = (): StartedRun =>
+        mode === 'jupyter' && python
+          ? startInKernel({
+              snippet,
+              all,
+              kernel: this.kernelFor(document.uri, python, serverUrl ? remoteOf(serverUrl, token) : undefined),
+              label: python.deviceLabel,
+              timeoutMs: effectiveTimeoutMs(snippet.attrs['timeout'], Math.max(1, config.get<number>('run.timeoutSeconds', 600) || 600) * 1000),
+              onLog,
+              onEvent: (e) => {
+                if (e.type === 'error') this.channel.appendLine(`error${e.line !== undefined ? ` (code line ${e.line})` : ''}: ${e.message}`);
+              },
+              onInvalidEvent: (why) => this.logger.warn(`${name}: dropped an invalid kernel event (${why})`),
+            })
+          : startSnippet({
             notePath: document.uri.fsPath,
             snippet,
             all,
@@ -120,7 +168,12 @@ export class RunnerService extends Disposable {
               if (e.type === 'error') this.channel.appendLine(`error${e.line !== undefined ? ` (code line ${e.line})` : ''}: ${e.message}`);
             },
             onInvalidEvent: (why) => this.logger.warn(`${name}: dropped an invalid kernel event (${why})`),
-          }),
+          });
+      const r = await this.core.run(
+        document.uri.toString(),
+        snippet,
+        all,
+        start,
         ({ started }) => {
           progress = vscode.window.withProgress(
             { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Running {0}', name), cancellable: true },
@@ -150,8 +203,16 @@ export class RunnerService extends Disposable {
       }
       const { result, output } = r;
       this.channel.appendLine(`── ${name}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s`);
-      if (result.status === 'failed') {
-        const err = output.items.find((i) => i.kind === 'error');
+      const kernel = mode === 'jupyter' ? this.kernels.get(document.uri.toString()) : undefined;
+      if (kernel) {
+        this.executionCounts.set(`${document.uri.toString()}\u0000${snippet.key}`, kernel.executionCount);
+        this.onDidChangeKernelEmitter.fire(document.uri);
+      }
+      const err = output.items.find((i) => i.kind === 'error');
+      if (result.status === 'failed' && err?.kind === 'error' && err.line !== undefined) {
+        // On the failing line, where the user looks, instead of a toast per failure.
+        this.setDiagnostic(document, snippet.key, err.line, err.message);
+      } else if (result.status === 'failed') {
         const where = err && 'line' in err && err.line !== undefined ? vscode.l10n.t(' at line {0}', err.line) : '';
         void vscode.window.showErrorMessage(vscode.l10n.t('{0} failed{1}: {2}', name, where, err && 'message' in err ? err.message : ''), vscode.l10n.t('Show Output')).then((c) => {
           if (c) this.channel.show(true);
@@ -175,6 +236,88 @@ export class RunnerService extends Disposable {
 
   stopAll(): Promise<void> {
     return this.core.stopAll();
+  }
+
+  /** The note's kernel, started on first use; never in an untrusted workspace (run() checked). */
+  private kernelFor(note: vscode.Uri, python: { interpreter: string; device: string; deviceLabel: string }, remote?: { baseUrl: string; token: string }): KernelSession {
+    const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'kernels').fsPath;
+    return this.kernels.getOrCreate(
+      note.toString(),
+      () =>
+        remote ? new RemoteKernel(remote) : new LocalKernel({
+          interpreter: python.interpreter,
+          launcher: `${dist}/jupyter_launcher.py`,
+          matplotlibrc: `${dist}/matplotlibrc`,
+          cwd: vscode.Uri.joinPath(note, '..').fsPath,
+          env: { ...kernelEnv(), MLNOTES_DEVICE: python.device, MLNOTES_DEVICE_LABEL: python.deviceLabel },
+          onLog: (_s, t) => this.logger.trace(`kernel ${note.path.split('/').pop()}: ${t.trimEnd()}`),
+        }),
+    );
+  }
+
+  kernelState(note: vscode.Uri): { state: KernelState; executionCount: number } | undefined {
+    const k = this.kernels.get(note.toString());
+    return k ? { state: k.state, executionCount: k.executionCount } : undefined;
+  }
+
+  /** In [n] of the block's last run in the note's kernel. */
+  executionCountOf(note: vscode.Uri, key: string): number | undefined {
+    return this.executionCounts.get(`${note.toString()}\u0000${key}`);
+  }
+
+  async interruptKernel(note: vscode.Uri): Promise<void> {
+    await this.kernels.get(note.toString())?.interrupt();
+  }
+
+  async restartKernel(note: vscode.Uri): Promise<void> {
+    const k = this.kernels.get(note.toString());
+    if (!k) return;
+    await this.stop(note);
+    this.forgetCounts(note);
+    await k.restart();
+    this.onDidChangeKernelEmitter.fire(note);
+  }
+
+  async shutdownKernel(note: vscode.Uri): Promise<void> {
+    if (!this.kernels.get(note.toString())) return;
+    this.forgetCounts(note);
+    await this.kernels.shutdown(note.toString());
+  }
+
+  private forgetCounts(note: vscode.Uri): void {
+    const prefix = `${note.toString()}\u0000`;
+    for (const k of [...this.executionCounts.keys()]) if (k.startsWith(prefix)) this.executionCounts.delete(k);
+  }
+
+  private setDiagnostic(document: vscode.TextDocument, key: string, line: number, message: string): void {
+    const note = document.uri.toString();
+    const row = Math.max(0, Math.min(line - 1, document.lineCount - 1));
+    const d = new vscode.Diagnostic(document.lineAt(row).range, message, vscode.DiagnosticSeverity.Error);
+    d.source = 'ML Notes';
+    const map = this.diagnosticsByBlock.get(note) ?? new Map<string, vscode.Diagnostic>();
+    map.set(key, d);
+    this.diagnosticsByBlock.set(note, map);
+    this.diagnostics.set(document.uri, [...map.values()]);
+  }
+
+  private clearDiagnostic(uri: vscode.Uri, key: string): void {
+    const map = this.diagnosticsByBlock.get(uri.toString());
+    if (!map?.delete(key)) return;
+    this.diagnostics.set(uri, [...map.values()]);
+  }
+
+  /**
+   * A run's result shows in the preview: when no ML Notes preview is open, one opens beside the
+   * editor (without taking focus) and follows the editor to the block.
+   */
+  private async revealPreview(document: vscode.TextDocument): Promise<void> {
+    const open = vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('mlNotes')));
+    if (open) return;
+    try {
+      await vscode.commands.executeCommand('mlNotes.openPreviewToSide', document.uri);
+    } catch (e) {
+      this.logger.error('opening the preview for a run failed', e);
+    }
   }
 
   private async mayRun(document: vscode.TextDocument): Promise<boolean> {
@@ -229,5 +372,15 @@ export class RunnerService extends Disposable {
     render();
     this.status.show();
     this.statusTimer = setInterval(render, 1000);
+  }
+}
+
+/** The server from the setting; a token pasted into the URL still works, SecretStorage's wins. */
+function remoteOf(serverUrl: string, secret: string): { baseUrl: string; token: string } | undefined {
+  try {
+    const { baseUrl, token } = parseServerUrl(serverUrl);
+    return { baseUrl, token: secret || token };
+  } catch {
+    return undefined;
   }
 }
