@@ -4,7 +4,8 @@ import { frontMatterRange, splitChunks, referenceDefinitionLines, scanFootnotes,
 import { numberEquations } from './equationNumbers';
 import { anchorsFor, mathPlugin, type MathEnv, type MathSink } from './mathPlugin';
 import { DEFAULT_LIMITS, KatexEngine, definesMacros, labelsIn, refsIn, refText, type KatexLimits, type LabelNumbers, type MacroTable } from './katexEngine';
-import { safeResolve, sanitizerFor } from './sanitize';
+import { randomBytes } from 'node:crypto';
+import { TRUST_ATTRIBUTE, safeResolve, sanitizerFor } from './sanitize';
 import { escapeHtml, hashString } from './html';
 import { headingSlug } from './slug';
 import { footnoteListHtml, frontMatterHtml, hasTocMarker, noteSyntaxPlugin, uniqueId, type HeadingInfo, type NoteEnv } from './noteSyntax';
@@ -115,6 +116,8 @@ export class DocumentRenderer {
   private readonly macroSnapshots = new Map<string, MacroTable>();
   private readonly baseMacroKey: string;
   private readonly clean: (html: string) => string;
+  /** Marks this renderer's own runnable blocks through the sanitizer; a note cannot guess it. */
+  private readonly trustMark = randomBytes(16).toString('hex');
   private gen = 0;
 
   constructor(readonly options: RenderOptions = DEFAULT_RENDER_OPTIONS) {
@@ -130,7 +133,7 @@ export class DocumentRenderer {
     this.installResourceRules();
     this.installRunnableFences();
     const resolve = options.resolveResource;
-    this.clean = sanitizerFor({ resolveResource: resolve ? (href) => resolve(href) : undefined });
+    this.clean = sanitizerFor({ resolveResource: resolve ? (href) => resolve(href) : undefined, trustMark: this.trustMark });
     this.baseMacroKey = 'm' + hashString(JSON.stringify(options.macros)).toString(36);
     this.macroSnapshots.set(this.baseMacroKey, { ...options.macros });
   }
@@ -332,7 +335,10 @@ export class DocumentRenderer {
     for (const [k, v] of this.shapes) if (v.gen < gen - 1) this.shapes.delete(k);
   }
 
-  /** Runnable blocks carry `data-snippet`, so the preview can put their outputs under them. */
+  /**
+   * Runnable blocks carry `data-snippet`, so the preview can put their outputs under them. The
+   * trust mark lets it through the sanitizer, which strips it from a note's raw HTML.
+   */
   private installRunnableFences(): void {
     const fence = this.md.renderer.rules.fence!;
     this.md.renderer.rules.fence = (tokens, idx, opts, env, slf) => {
@@ -341,7 +347,7 @@ export class DocumentRenderer {
       if (!info.runnable) return fence(tokens, idx, opts, env, slf);
       const body = highlight(tok.content, info.lang) || escapeHtml(tok.content);
       const key = snippetDomKey(info.lang, tok.content, info.attrs['id']);
-      return `<pre class="mln-runnable" data-snippet="${escapeHtml(key)}"${slf.renderAttrs(tok)}><code class="hljs language-${escapeHtml(info.lang)}">${body}</code></pre>\n`;
+      return `<pre class="mln-runnable" ${TRUST_ATTRIBUTE}="${this.trustMark}" data-snippet="${escapeHtml(key)}"${slf.renderAttrs(tok)}><code class="hljs language-${escapeHtml(info.lang)}">${body}</code></pre>\n`;
     };
   }
 

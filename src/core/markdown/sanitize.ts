@@ -15,7 +15,10 @@ const OPTIONS: sanitizeHtml.IOptions = {
     'td', 'tfoot', 'th', 'thead', 'tr', 'tt', 'u', 'ul', 'var', 'wbr', 'input', 'mln-math',
   ],
   allowedAttributes: {
-    '*': ['class', 'id', 'title', 'align', 'data-line', 'data-snippet', 'dir', 'lang'],
+    '*': ['class', 'id', 'title', 'align', 'data-line', 'dir', 'lang'],
+    // Only the renderer's own runnable blocks keep it (see `trustMark`): a note's raw
+    // `<pre data-snippet>` would put a block's output under the wrong code.
+    pre: ['data-snippet'],
     a: ['href', 'name'],
     img: ['src', 'alt', 'width', 'height', 'data-src'],
     source: ['srcset', 'media', 'type'],
@@ -42,26 +45,40 @@ const OPTIONS: sanitizeHtml.IOptions = {
   exclusiveFilter: (frame) => frame.tag === 'input' && frame.attribs['type'] !== 'checkbox',
 };
 
+/** The attribute that carries a renderer's secret on its own runnable `<pre>`; never survives sanitizing. */
+export const TRUST_ATTRIBUTE = 'data-mln-trusted';
+
 export interface SanitizeOptions {
   /** Maps a note-relative `src` of a raw `<img>` to a URL the viewer can load (as for `![](…)`). */
   readonly resolveResource?: (href: string) => string | undefined;
+  /**
+   * A secret only the renderer knows: a `<pre>` whose `data-mln-trusted` equals it keeps its
+   * `data-snippet`; every other `<pre>` (raw HTML in a note) loses it. Without a mark, none keeps it.
+   */
+  readonly trustMark?: string;
 }
 
 /** Sanitizer options for one renderer; built once, since sanitize-html reads them per call. */
 export function sanitizerFor(opts: SanitizeOptions = {}): (html: string) => string {
   const resolve = opts.resolveResource;
-  if (!resolve) return (html) => sanitizeHtml(html, OPTIONS);
-  const options: sanitizeHtml.IOptions = {
-    ...OPTIONS,
-    transformTags: {
-      img: (tagName, attribs) => {
-        const src = attribs['src'];
-        if (!src || attribs['data-src'] !== undefined) return { tagName, attribs };
-        const resolved = safeResolve(resolve, src);
-        return { tagName, attribs: resolved ? { ...attribs, src: resolved, 'data-src': src } : attribs };
-      },
+  const mark = opts.trustMark;
+  const transformTags: Record<string, sanitizeHtml.Transformer> = {
+    // Runs before attributes are filtered, so the marker decides and is then dropped.
+    pre: (tagName, attribs) => {
+      const { [TRUST_ATTRIBUTE]: given, 'data-snippet': snippet, ...rest } = attribs;
+      const trusted = mark !== undefined && given === mark && snippet !== undefined;
+      return { tagName, attribs: trusted ? { ...rest, 'data-snippet': snippet } : rest };
     },
   };
+  if (resolve) {
+    transformTags['img'] = (tagName, attribs) => {
+      const src = attribs['src'];
+      if (!src || attribs['data-src'] !== undefined) return { tagName, attribs };
+      const resolved = safeResolve(resolve, src);
+      return { tagName, attribs: resolved ? { ...attribs, src: resolved, 'data-src': src } : attribs };
+    };
+  }
+  const options: sanitizeHtml.IOptions = { ...OPTIONS, transformTags };
   return (html) => sanitizeHtml(html, options);
 }
 
@@ -74,6 +91,9 @@ export function safeResolve(resolve: (href: string) => string | undefined, href:
   }
 }
 
+const untrusted = sanitizerFor();
+
+/** Sanitizes HTML no renderer vouches for: no `<pre>` keeps `data-snippet`. */
 export function sanitize(html: string): string {
-  return sanitizeHtml(html, OPTIONS);
+  return untrusted(html);
 }
