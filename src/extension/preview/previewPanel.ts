@@ -1,11 +1,12 @@
 import * as vscode from 'vscode';
 import { RenderCancelled } from '../../core/markdown/documentRenderer';
-import type { ChunkPayload, FromWebview, PreviewState, ToWebview } from '../../shared/previewMessages';
+import type { PreviewState } from '../../shared/previewMessages';
 import { previewSettings } from '../config';
 import type { Logger } from '../logger';
 import type { RenderService } from '../renderService';
 import { Disposable } from '../util/dispose';
 import { openLink } from './links';
+import { PreviewSession } from './previewSession';
 import { previewHtml } from './webviewHtml';
 
 export const PREVIEW_VIEW_TYPE = 'mlNotes.preview';
@@ -19,13 +20,11 @@ export interface OutputsSource {
 /**
  * One preview webview showing one note at a time (it can be switched to another note).
  * Renders are debounced; a newer edit cancels the render in flight, and a result whose
- * document version is stale is dropped.
+ * document version is stale is dropped. What is sent and when lives in `PreviewSession`
+ * (VS Code-free, unit-tested); this class adapts the webview, editors and settings to it.
  */
 export class PreviewPanel extends Disposable {
-  private document: vscode.TextDocument | undefined;
-  /** Chunk keys the webview holds now: html is sent only for keys it lacks. */
-  private sentKeys = new Set<string>();
-  private webviewReady = false;
+  private readonly session: PreviewSession<vscode.TextDocument>;
   private timer: NodeJS.Timeout | undefined;
   private cts: vscode.CancellationTokenSource | undefined;
   /** Editor scrolls caused by the preview must not scroll the preview back. */
@@ -38,20 +37,34 @@ export class PreviewPanel extends Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly renders: RenderService,
     private readonly logger: Logger,
-    private readonly outputs: OutputsSource | undefined,
+    outputs: OutputsSource | undefined,
     initialLine?: number,
   ) {
     super();
+    this.session = new PreviewSession<vscode.TextDocument>({
+      post: (message) => void panel.webview.postMessage(message),
+      uriOf: (document) => document.uri.toString(),
+      outputsFor: outputs ? (document) => outputs.outputsFor(document) : undefined,
+      requestRender: (reset) => this.schedule(0, reset),
+      scrollSync: () => previewSettings().scrollSync,
+      revealLine: (line) => this.revealInEditor(line),
+      jumpToLine: (line) => void this.jumpToLine(line),
+      openLink: (href) => {
+        if (this.document) void openLink(href, this.document.uri, this.logger);
+      },
+      logError: (message, e) => this.logger.error(message, e),
+    });
+    this._register({ dispose: () => this.session.dispose() });
     if (outputs) {
       this._register(
         outputs.onDidChange((uri) => {
-          if (this.document && uri.toString() === this.document.uri.toString()) this.scheduleOutputs();
+          if (this.document && uri.toString() === this.document.uri.toString()) this.session.outputsChanged();
         }),
       );
     }
     this._register(panel);
     this._register(panel.onDidDispose(() => this.dispose()));
-    this._register(panel.webview.onDidReceiveMessage((m: FromWebview) => this.onMessage(m)));
+    this._register(panel.webview.onDidReceiveMessage((m: unknown) => this.session.onMessage(m)));
     this._register(
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (e.document === this.document && e.contentChanges.length > 0) this.schedule(previewSettings().debounceMs);
@@ -61,7 +74,7 @@ export class PreviewPanel extends Disposable {
       vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
         if (e.textEditor.document !== this.document || !previewSettings().scrollSync) return;
         if (Date.now() < this.ignoreEditorScrollUntil || e.visibleRanges.length === 0) return;
-        this.post({ type: 'scrollToLine', line: e.visibleRanges[0]!.start.line });
+        this.session.post({ type: 'scrollToLine', line: e.visibleRanges[0]!.start.line });
       }),
     );
     this._register(renders.onDidReset(() => this.refresh(true)));
@@ -69,7 +82,7 @@ export class PreviewPanel extends Disposable {
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!this.document || !(e.affectsConfiguration('mlNotes.preview.fontSize') || e.affectsConfiguration('mlNotes.preview.lineHeight'))) return;
-        this.webviewReady = false;
+        this.session.pageLoading(this.document);
         this.show(this.document);
       }),
     );
@@ -79,6 +92,10 @@ export class PreviewPanel extends Disposable {
 
   private initialLine: number | undefined;
 
+  private get document(): vscode.TextDocument | undefined {
+    return this.session.document;
+  }
+
   get documentUri(): vscode.Uri | undefined {
     return this.document?.uri;
   }
@@ -86,13 +103,12 @@ export class PreviewPanel extends Disposable {
   /** Shows `document` (re-creating the page, which restarts the webview's state). */
   show(document: vscode.TextDocument, line?: number): void {
     const changed = this.document?.uri.toString() !== document.uri.toString();
-    this.document = document;
-    if (changed || !this.webviewReady) {
+    this.session.document = document;
+    if (changed || !this.session.ready) {
       this.panel.title = vscode.l10n.t('Preview {0}', basename(document.uri));
       // No forms: nothing in a note or an output may post anything anywhere.
       this.panel.webview.options = { enableScripts: true, enableForms: false, localResourceRoots: this.resourceRoots(document) };
-      this.webviewReady = false;
-      this.sentKeys.clear();
+      this.session.pageLoading(document);
       const state: PreviewState = { uri: document.uri.toString(), line: line ?? this.initialLine };
       this.panel.webview.html = previewHtml(this.panel.webview, this.extensionUri, state, previewSettings());
     }
@@ -107,41 +123,18 @@ export class PreviewPanel extends Disposable {
   }
 
   refresh(reset = false): void {
-    if (reset) this.sentKeys.clear();
+    if (reset) this.session.forgetSent();
     this.schedule(0, reset);
   }
 
   private schedule(delay: number, reset = false): void {
-    if (!this.webviewReady) return; // 'ready' triggers the first render
+    if (!this.session.ready) return; // 'ready' triggers the first render
     clearTimeout(this.timer);
     this.cts?.cancel();
     this.timer = setTimeout(() => void this.update(reset), delay);
   }
 
-  private outputsTimer: NodeJS.Timeout | undefined;
-
-  /** Coalesces output updates (a running snippet updates several times a second). */
-  private scheduleOutputs(): void {
-    if (this.outputsTimer) return;
-    this.outputsTimer = setTimeout(() => {
-      this.outputsTimer = undefined;
-      void this.sendOutputs();
-    }, 100);
-  }
-
-  private async sendOutputs(): Promise<void> {
-    const document = this.document;
-    if (!this.outputs || !document || !this.webviewReady) return;
-    try {
-      const outputs = await this.outputs.outputsFor(document);
-      if (document === this.document) this.post({ type: 'outputs', outputs });
-    } catch (e) {
-      this.logger.error('preview outputs failed', e);
-    }
-  }
-
   private cancelPending(): void {
-    clearTimeout(this.outputsTimer);
     clearTimeout(this.timer);
     this.cts?.cancel();
     this.cts?.dispose();
@@ -155,43 +148,10 @@ export class PreviewPanel extends Disposable {
     const version = document.version;
     try {
       const result = await this.renders.render(document, cts.token);
-      if (cts.token.isCancellationRequested || this.isDisposed || document !== this.document || document.version !== version) return;
-      const fresh = reset || this.sentKeys.size === 0;
-      const chunks: ChunkPayload[] = result.doc.chunks.map((c) =>
-        !fresh && this.sentKeys.has(c.key) ? { key: c.key, start: c.startLine } : { key: c.key, start: c.startLine, html: c.html },
-      );
-      this.sentKeys = new Set(result.doc.chunks.map((c) => c.key));
-      this.post({ type: 'render', uri: document.uri.toString(), version, reset: fresh, chunks, lineCount: document.lineCount });
-      // Code blocks may have moved or changed: outputs re-attach and stale marks are recomputed.
-      if (fresh || result.doc.stats.chunksRendered > 0) this.scheduleOutputs();
+      if (cts.token.isCancellationRequested || this.isDisposed) return;
+      this.session.renderDone(document, version, { chunks: result.doc.chunks, chunksRendered: result.doc.stats.chunksRendered }, reset);
     } catch (e) {
       if (!(e instanceof RenderCancelled)) this.logger.error('preview render failed', e);
-    }
-  }
-
-  private post(message: ToWebview): void {
-    if (this.webviewReady) void this.panel.webview.postMessage(message);
-  }
-
-  private onMessage(message: FromWebview): void {
-    switch (message.type) {
-      case 'ready':
-        this.webviewReady = true;
-        this.sentKeys.clear();
-        this.schedule(0, true);
-        break;
-      case 'needFullRender':
-        this.refresh(true);
-        break;
-      case 'revealLine':
-        if (previewSettings().scrollSync) this.revealInEditor(message.line);
-        break;
-      case 'dblclick':
-        void this.jumpToLine(message.line);
-        break;
-      case 'openLink':
-        if (this.document) void openLink(message.href, this.document.uri, this.logger);
-        break;
     }
   }
 
@@ -199,8 +159,7 @@ export class PreviewPanel extends Disposable {
     for (const editor of vscode.window.visibleTextEditors) {
       if (editor.document !== this.document) continue;
       this.ignoreEditorScrollUntil = Date.now() + 300;
-      const l = Math.max(0, Math.min(Math.floor(line), editor.document.lineCount - 1));
-      editor.revealRange(new vscode.Range(l, 0, l, 0), vscode.TextEditorRevealType.AtTop);
+      editor.revealRange(new vscode.Range(line, 0, line, 0), vscode.TextEditorRevealType.AtTop);
     }
   }
 
@@ -208,7 +167,7 @@ export class PreviewPanel extends Disposable {
     if (!this.document) return;
     const visible = vscode.window.visibleTextEditors.find((e) => e.document === this.document);
     const editor = await vscode.window.showTextDocument(this.document, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One });
-    const pos = new vscode.Position(Math.min(line, this.document.lineCount - 1), 0);
+    const pos = new vscode.Position(line, 0);
     editor.selection = new vscode.Selection(pos, pos);
     editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenter);
   }
