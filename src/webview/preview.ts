@@ -2,6 +2,7 @@ import type { ChunkPayload, FromWebview, PreviewState, ToWebview } from '../shar
 // Copying a formula gives its LaTeX source (from the MathML annotation KaTeX writes).
 import 'katex/contrib/copy-tex';
 import { drawDiagrams } from './diagrams';
+import { planOutputSlots } from '../shared/outputSlots';
 
 declare function acquireVsCodeApi(): {
   postMessage(msg: FromWebview): void;
@@ -25,23 +26,25 @@ let documentLineCount = 0;
 let ignoreScrollUntil = 0;
 /** Snippet output HTML by `data-snippet` key and occurrence (`key:n`); shown right after the code block. */
 let outputs: Readonly<Record<string, string>> = {};
-/** The output HTML each slot shows now: compared whole (a 45% → 46% update has the same length). */
+/** The output HTML each slot shows now (a slot without an entry shows nothing yet). */
 const slotHtml = new WeakMap<HTMLElement, string>();
 
 function attachOutputs(): void {
-  // Identical blocks share a data-snippet key; their occurrence tells their outputs apart.
-  const seen = new Map<string, number>();
-  for (const pre of root.querySelectorAll<HTMLElement>('pre[data-snippet]')) {
-    const key = pre.dataset['snippet']!;
-    const n = seen.get(key) ?? 0;
-    seen.set(key, n + 1);
-    const html = outputs[`${key}:${n}`];
-    let slot = pre.nextElementSibling as HTMLElement | null;
-    if (!slot?.classList.contains('mln-output-slot')) slot = null;
-    if (html === undefined) {
-      slot?.remove();
-      continue;
-    }
+  const pres = [...root.querySelectorAll<HTMLElement>('pre[data-snippet]')];
+  const slots = pres.map((pre) => {
+    const next = pre.nextElementSibling as HTMLElement | null;
+    return next?.classList.contains('mln-output-slot') ? next : null;
+  });
+  const plan = planOutputSlots(
+    pres.map((pre) => pre.dataset['snippet']!),
+    slots.map((slot) => (slot ? (slotHtml.get(slot) ?? '') : undefined)),
+    outputs,
+  );
+  plan.forEach((action, i) => {
+    const pre = pres[i]!;
+    let slot = slots[i] ?? null;
+    if (action.kind === 'remove') slot?.remove();
+    if (action.kind !== 'set') return;
     if (!slot) {
       slot = document.createElement('div');
       slot.className = 'mln-output-slot';
@@ -49,11 +52,9 @@ function attachOutputs(): void {
     }
     // Only touch the DOM when the output changed, so images don't flicker while a run streams.
     // The HTML was built by the extension's escaping output renderer (src/runner/outputs.ts).
-    if (slotHtml.get(slot) !== html) {
-      slot.innerHTML = html;
-      slotHtml.set(slot, html);
-    }
-  }
+    slot.innerHTML = action.html;
+    slotHtml.set(slot, action.html);
+  });
   lineIndex = undefined;
 }
 

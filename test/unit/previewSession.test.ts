@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PreviewSession, type PreviewSessionHost, type RenderedChunks, type Timers } from '../../src/extension/preview/previewSession';
 import type { ToWebview } from '../../src/shared/previewMessages';
+import { planOutputSlots } from '../../src/shared/outputSlots';
 
 // Small in-memory fakes: a note, a webview sink, a runner's outputs and timers fired by hand.
 
@@ -186,5 +187,25 @@ describe('PreviewSession', () => {
     assert.deepEqual(t.calls, []);
     t.session.onMessage({ type: 'openLink', href: 'https://arxiv.org/abs/2006.11239' });
     assert.deepEqual(t.calls, ['link https://arxiv.org/abs/2006.11239']);
+  });
+});
+
+describe('planOutputSlots (the webview applies it)', () => {
+  it('updates a slot whose output changed but kept its length (45% → 46%)', () => {
+    assert.deepEqual(planOutputSlots(['k'], ['<pre>45%</pre>'], { 'k:0': '<pre>46%</pre>' }), [{ kind: 'set', html: '<pre>46%</pre>' }]);
+  });
+  it('leaves an unchanged slot alone, so streaming images do not flicker', () => {
+    assert.deepEqual(planOutputSlots(['k'], ['<pre>45%</pre>'], { 'k:0': '<pre>45%</pre>' }), [{ kind: 'none' }]);
+  });
+  it('tells identical blocks apart by occurrence, key:n', () => {
+    assert.deepEqual(planOutputSlots(['k', 'j', 'k'], [undefined, undefined, undefined], { 'k:0': 'first', 'k:1': 'second' }), [
+      { kind: 'set', html: 'first' },
+      { kind: 'none' },
+      { kind: 'set', html: 'second' },
+    ]);
+  });
+  it('removes a slot whose output is gone', () => {
+    assert.deepEqual(planOutputSlots(['k'], ['old'], {}), [{ kind: 'remove' }]);
+    assert.deepEqual(planOutputSlots(['toString'], [undefined], {}), [{ kind: 'none' }]);
   });
 });
