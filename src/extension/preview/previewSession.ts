@@ -125,13 +125,12 @@ export class PreviewSession<D extends SessionDocument> {
     const message = asFromWebview(raw);
     if (!message) return;
     switch (message.type) {
+      // A reset render sends every chunk's html, whatever the session believes the page holds.
       case 'ready':
         this.webviewReady = true;
-        this.sentKeys.clear();
         this.host.requestRender(true);
         break;
       case 'needFullRender':
-        this.sentKeys.clear();
         this.host.requestRender(true);
         break;
       case 'revealLine':
