@@ -128,6 +128,8 @@ test('hovering a formula shows it rendered as an image, with the note\'s macros'
     await page.mouse.move(box.x, box.y + 300);
     await page.keyboard.press('Escape');
     const bad = editor.locator('.view-lines .view-line', { hasText: '坏公式' }).first();
+    // Under load the editor may still be re-rendering its lines after the first hover closed.
+    await bad.waitFor({ state: 'visible' });
     const badBox = (await bad.boundingBox())!;
     const message = hover.filter({ hasText: 'KaTeX' }).first();
     await waitFor('the error hover', async () => {

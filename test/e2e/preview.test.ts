@@ -337,7 +337,7 @@ test('relative images load, links open notes, double-click jumps to the line, an
     // Double-click a paragraph: the editor's cursor moves to its line (1-based line 7).
     const frame = await vs.webviewFrame('#mln-root .mln-chunk');
     await frame.locator('#mln-root p', { hasText: '双击我' }).dblclick();
-    await waitFor('cursor on line 7', async () => /Ln 7,/.test((await vs.page.locator('.statusbar-item[id="status.editor.selection"]').textContent()) ?? ''), 15_000);
+    await waitFor('cursor on line 7', async () => /Ln 7,/.test((await vs.page.locator('.statusbar-item[id="status.editor.selection"]').textContent({ timeout: 5_000 })) ?? ''), 30_000);
 
     // A link to another note opens it in the editor, at the heading, and nothing else: the
     // webview host must not also open the link resolved against the webview's own URL (in

@@ -111,7 +111,11 @@ test('Export Note to HTML writes a standalone file beside the note', async () =>
   const html = new TextDecoder().decode(await vscode.workspace.fs.readFile(target));
   assert.ok(html.includes('class="katex-display"'));
   assert.ok(html.includes('url(data:font/woff2;base64,'));
-  assert.ok(!/<script/i.test(html));
+  // One script only: KaTeX's copy-tex, allowed by its hash in the file's CSP (nothing from the note).
+  const scripts = [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/gi)];
+  assert.equal(scripts.length, 1);
+  assert.match(scripts[0]![1]!, /katex-mathml/);
+  assert.match(html, /script-src 'sha256-[A-Za-z0-9+/=]+';/);
 });
 
 test('hover docs explain nn.Conv2d in a .py file, resolved through the imports', async () => {
