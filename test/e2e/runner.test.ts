@@ -53,23 +53,29 @@ const NOTE = [
 ].join('\n');
 
 async function clickLens(vs: VSCode, snippetLine: number, label: RegExp): Promise<void> {
-  // CodeLens render above the fence line; find the one in the lens row above that line.
+  // CodeLens render above the fence line; find the one in the lens row right above that line.
+  // Lenses appear block by block under load, so wait until that block's own lens is there
+  // (the nearest one above could otherwise belong to an earlier block).
   const lens = vs.page.locator('.contentWidgets .codelens-decoration a, .view-zones .codelens-decoration a', { hasText: label });
-  await waitFor(`CodeLens ${label} above line ${snippetLine}`, async () => (await lens.count()) > 0, 30_000);
-  const n = await lens.count();
-  // Pick the lens whose vertical position is closest above the fence line's row.
-  const lineBox = await vs.page.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^${snippetLine}$`) }).first().boundingBox();
-  let best = 0;
-  let bestDist = Infinity;
-  for (let i = 0; i < n; i++) {
-    const box = await lens.nth(i).boundingBox();
-    if (!box || !lineBox) continue;
-    const d = lineBox.y - box.y;
-    if (d > 0 && d < bestDist) {
-      bestDist = d;
-      best = i;
+  const lineNumber = vs.page.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^${snippetLine}$`) }).first();
+  let best = -1;
+  await waitFor(`CodeLens ${label} above line ${snippetLine}`, async () => {
+    const lineBox = await lineNumber.boundingBox();
+    if (!lineBox) return false;
+    best = -1;
+    let bestDist = Infinity;
+    const n = await lens.count();
+    for (let i = 0; i < n; i++) {
+      const box = await lens.nth(i).boundingBox();
+      if (!box) continue;
+      const d = lineBox.y - box.y;
+      if (d > 0 && d < bestDist) {
+        bestDist = d;
+        best = i;
+      }
     }
-  }
+    return best >= 0 && bestDist <= 2.5 * lineBox.height;
+  }, 30_000);
   await lens.nth(best).click();
 }
 
