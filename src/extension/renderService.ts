@@ -66,6 +66,14 @@ export class RenderService extends Disposable {
     return promise;
   }
 
+  /**
+   * Renders the note's lines before `endLine` alone, with the note's renderer (so the full render
+   * that follows finds those chunks cached). Not shared, not announced: a partial view.
+   */
+  renderPrefix(document: vscode.TextDocument, endLine: number, token?: CancellationLike): Promise<RenderedDocument> {
+    return this.rendererFor(document).renderAsync(document.getText(new vscode.Range(0, 0, endLine, 0)), token);
+  }
+
   private rendererFor(document: vscode.TextDocument): DocumentRenderer {
     const key = document.uri.toString();
     let r = this.renderers.get(key);

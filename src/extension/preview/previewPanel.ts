@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { RenderService } from '../renderService';
 import { Disposable } from '../util/dispose';
 import { openLink } from './links';
-import { PreviewSession } from './previewSession';
+import { PreviewSession, prefixEnd } from './previewSession';
 import { previewHtml } from './webviewHtml';
 
 export const PREVIEW_VIEW_TYPE = 'mlNotes.preview';
@@ -47,6 +47,7 @@ export class PreviewPanel extends Disposable {
       outputsFor: outputs ? (document) => outputs.outputsFor(document) : undefined,
       requestRender: (reset) => this.schedule(0, reset),
       scrollSync: () => previewSettings().scrollSync,
+      focusLine: () => this.editorFor()?.visibleRanges[0]?.start.line ?? this.initialLine,
       revealLine: (line) => this.revealInEditor(line),
       jumpToLine: (line) => void this.jumpToLine(line),
       openLink: (href) => {
@@ -74,10 +75,12 @@ export class PreviewPanel extends Disposable {
       vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
         if (e.textEditor.document !== this.document || !previewSettings().scrollSync) return;
         if (Date.now() < this.ignoreEditorScrollUntil || e.visibleRanges.length === 0) return;
-        this.session.post({ type: 'scrollToLine', line: e.visibleRanges[0]!.start.line });
+        this.session.scrollToLine(e.visibleRanges[0]!.start.line);
       }),
     );
     this._register(renders.onDidReset(() => this.refresh(true)));
+    // A hidden preview renders nothing; shown again, it catches up with one full render.
+    this._register(panel.onDidChangeViewState(() => this.session.setVisible(panel.visible)));
     // Type settings live in the page's style: a new page, which renders in full when ready.
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -128,7 +131,7 @@ export class PreviewPanel extends Disposable {
   }
 
   private schedule(delay: number, reset = false): void {
-    if (!this.session.ready) return; // 'ready' triggers the first render
+    if (!this.session.ready || !this.session.visible) return; // 'ready' / being shown triggers the next render
     clearTimeout(this.timer);
     this.cts?.cancel();
     this.timer = setTimeout(() => void this.update(reset), delay);
@@ -147,12 +150,28 @@ export class PreviewPanel extends Disposable {
     const cts = (this.cts = new vscode.CancellationTokenSource());
     const version = document.version;
     try {
+      // A long note's first render starts with the part on screen: the lines up to a little past
+      // the editor's first visible line, rendered alone (the full render then reuses its chunks).
+      if (reset || this.session.needsFullRender) {
+        const focus = this.editorFor()?.visibleRanges[0]?.start.line ?? this.initialLine ?? 0;
+        const end = prefixEnd((l) => document.lineAt(l).text, document.lineCount, focus);
+        if (end !== undefined) {
+          const prefix = await this.renders.renderPrefix(document, end, cts.token);
+          if (cts.token.isCancellationRequested || this.isDisposed) return;
+          this.session.renderDone(document, version, { chunks: prefix.chunks, chunksRendered: prefix.stats.chunksRendered }, true);
+          reset = false;
+        }
+      }
       const result = await this.renders.render(document, cts.token);
       if (cts.token.isCancellationRequested || this.isDisposed) return;
       this.session.renderDone(document, version, { chunks: result.doc.chunks, chunksRendered: result.doc.stats.chunksRendered }, reset);
     } catch (e) {
       if (!(e instanceof RenderCancelled)) this.logger.error('preview render failed', e);
     }
+  }
+
+  private editorFor(): vscode.TextEditor | undefined {
+    return vscode.window.visibleTextEditors.find((e) => e.document === this.document);
   }
 
   private revealInEditor(line: number): void {
