@@ -235,7 +235,8 @@ export class PreviewSession<D extends SessionDocument> {
     const seq = ++this.seq;
     this.shownVersion = next.version;
     this.post(next.type === 'render' ? { ...next, seq } : { ...next, seq, base: seq - 1 });
-    if (this.queue.length > 0) this.queueTimer = this.timers.set(() => this.flushOne(), 0);
+    // The next message waits for a tick even if it is queued later in this one.
+    this.queueTimer = this.timers.set(() => this.flushOne(), 0);
   }
 
   private dropQueue(): void {
