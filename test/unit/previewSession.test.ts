@@ -77,7 +77,7 @@ function rendered(keys: string[], opts: Parameters<typeof setup>[0] = {}) {
   const t = setup(opts);
   t.session.pageLoading(t.doc);
   t.session.onMessage(from({ type: 'ready' }));
-  t.session.renderDone(t.doc, 1, result(keys), true);
+  t.session.renderDone(t.doc, 1, t.doc.lineCount, result(keys), true);
   while (t.timers.pending.size > 0) t.timers.fireAll();
   t.sent.length = 0;
   t.calls.length = 0;
@@ -88,7 +88,7 @@ describe('PreviewSession', () => {
   it('sends nothing before the page says ready, then asks for a full render', () => {
     const t = setup();
     t.session.pageLoading(t.doc);
-    t.session.renderDone(t.doc, 1, result(['a']), false);
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['a']), false);
     t.session.scrollToLine(3);
     assert.deepEqual(t.sent, []);
     t.session.onMessage(from({ type: 'ready' }));
@@ -99,7 +99,7 @@ describe('PreviewSession', () => {
     const t = setup();
     t.session.pageLoading(t.doc);
     t.session.onMessage(from({ type: 'ready' }));
-    t.session.renderDone(t.doc, 1, result(['a', 'b']), true);
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['a', 'b']), true);
     assert.deepEqual(t.sent, [
       { type: 'render', uri: URI, version: 1, seq: 1, lineCount: 10, chunks: [{ key: 'a', start: 0, html: '<p>a</p>' }, { key: 'b', start: 2, html: '<p>b</p>' }] },
     ]);
@@ -111,7 +111,7 @@ describe('PreviewSession', () => {
     t.doc.version = 2;
     const edited = [...keys];
     edited[1000] = 'c1000x';
-    t.session.renderDone(t.doc, 2, result(edited, 1), false);
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, result(edited, 1), false);
     assert.equal(t.sent.length, 1);
     const seq = (t.sent[0] as Patch).seq;
     assert.deepEqual(t.sent[0], {
@@ -135,7 +135,7 @@ describe('PreviewSession', () => {
       ],
       chunksRendered: 1,
     };
-    t.session.renderDone(t.doc, 2, r, false);
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, r, false);
     const p = t.sent[0] as Patch;
     assert.deepEqual([p.remove, p.insert, p.shift], [['b'], [{ key: 'b2', start: 2, html: '<p>b2</p>', after: 'a' }], [['c', 1]]]);
   });
@@ -143,7 +143,7 @@ describe('PreviewSession', () => {
   it('a chunk the page holds moves without its html', () => {
     const t = rendered(['a', 'b', 'c']);
     t.doc.version = 2;
-    t.session.renderDone(t.doc, 2, result(['a', 'c', 'b'], 0), false);
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, result(['a', 'c', 'b'], 0), false);
     const p = t.sent[0] as Patch;
     assert.deepEqual(p.remove, []);
     assert.deepEqual(p.insert, [{ key: 'c', start: 2, after: 'a' }, { key: 'b', start: 4, after: 'c' }]);
@@ -156,7 +156,7 @@ describe('PreviewSession', () => {
     (host.host as { focusLine?: () => number }).focusLine = () => 400; // chunk c200 starts at line 400
     t.session.pageLoading(t.doc);
     t.session.onMessage(from({ type: 'ready' }));
-    t.session.renderDone(t.doc, 1, result(keys), true);
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(keys), true);
     assert.equal(t.sent.length, 1, 'one message now, the rest later');
     const first = t.sent[0] as Render;
     assert.ok(first.chunks.some((c) => c.key === 'c200') && first.chunks.length < keys.length);
@@ -176,8 +176,8 @@ describe('PreviewSession', () => {
     const t = setup();
     t.session.pageLoading(t.doc);
     t.session.onMessage(from({ type: 'ready' }));
-    t.session.renderDone(t.doc, 1, result(keys), true);
-    t.session.renderDone(t.doc, 1, result(['z']), true);
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(keys), true);
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['z']), true);
     while (t.timers.pending.size > 0) t.timers.fireAll();
     assert.deepEqual(t.sent.slice(1).map((m) => m.type), ['render']);
   });
@@ -186,21 +186,23 @@ describe('PreviewSession', () => {
     const t = rendered(['a']);
     t.session.onMessage(from({ type: 'needFullRender' }, 1));
     assert.deepEqual(t.calls, ['render true']);
-    t.session.renderDone(t.doc, 1, result(['a'], 0), false);
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['a'], 0), false);
     const last = t.sent.at(-1) as Render;
     assert.equal(last.type, 'render');
     assert.equal(last.chunks[0]!.html, '<p>a</p>');
   });
 
-  it('drops a render whose document version is stale, or of another note', () => {
+  it('drops a render older than one already sent, or of another note; sends one the note has since left', () => {
     const t = setup();
     t.session.pageLoading(t.doc);
     t.session.onMessage(from({ type: 'ready' }));
-    t.doc.version = 5; // edited while version 4 was rendering
-    t.session.renderDone(t.doc, 4, result(['old']), true);
     const other: FakeDoc = { uri: 'file:///notes/ppo.md', version: 5, lineCount: 3 };
-    t.session.renderDone(other, 5, result(['other']), true);
+    t.session.renderDone(other, 5, other.lineCount, result(['other']), true);
     assert.deepEqual(t.sent, []);
+    t.doc.version = 6; // typed on while versions 4 and 5 were rendering
+    t.session.renderDone(t.doc, 5, 7, result(['five']), true);
+    t.session.renderDone(t.doc, 4, 7, result(['four']), false);
+    assert.deepEqual(t.sent.map((m) => { const r = m as Render; return [r.type, r.version, r.lineCount]; }), [['render', 5, 7]]);
   });
 
   it('drops webview messages about another note, and lines about another version than shown', () => {
@@ -220,12 +222,12 @@ describe('PreviewSession', () => {
     const t = rendered(['a']);
     t.session.setVisible(false);
     t.doc.version = 2;
-    t.session.renderDone(t.doc, 2, result(['b']), false);
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, result(['b']), false);
     t.session.scrollToLine(1);
     assert.deepEqual(t.sent, []);
     t.session.setVisible(true);
     assert.deepEqual(t.calls, ['render true']);
-    t.session.renderDone(t.doc, 2, result(['b']), false);
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, result(['b']), false);
     assert.equal((t.sent.at(-1) as Render | undefined)?.type, 'render');
   });
 
@@ -252,12 +254,12 @@ describe('PreviewSession', () => {
     const t = setup({ outputs: { 'k:0': 'x' } });
     t.session.pageLoading(t.doc);
     t.session.onMessage(from({ type: 'ready' }));
-    t.session.renderDone(t.doc, 1, result(['a']), true);
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['a']), true);
     t.timers.fireAll();
     await t.settle();
     assert.deepEqual(t.sent.map((m) => m.type), ['render', 'outputs']);
     t.doc.version = 2;
-    t.session.renderDone(t.doc, 2, result(['a'], 0), false);
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, result(['a'], 0), false);
     t.timers.fireAll();
     await t.settle();
     assert.deepEqual(t.sent.map((m) => m.type), ['render', 'outputs', 'patch']);

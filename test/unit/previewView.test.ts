@@ -64,7 +64,7 @@ function setup() {
     /** The host renders `specs` as version+1 (reset: a full render). */
     render(specs: Spec[], reset = false) {
       doc.version++;
-      session.renderDone(doc, doc.version, { chunks: specs.map((s) => ({ key: s.key, startLine: s.start, html: htmlOf(s) })), chunksRendered: 1 }, reset);
+      session.renderDone(doc, doc.version, doc.lineCount, { chunks: specs.map((s) => ({ key: s.key, startLine: s.start, html: htmlOf(s) })), chunksRendered: 1 }, reset);
       while (timers.length) timers.shift()!();
     },
     /** Hands every message on the wire to the page, except those `drop` says are lost. */

@@ -130,12 +130,31 @@ export class PreviewPanel extends Disposable {
     this.schedule(0, reset);
   }
 
+  /**
+   * Renders after `delay` ms without edits, but no later than `delay` after the first edit not
+   * yet rendered (a fast typist would otherwise postpone it forever). A cold render in flight is
+   * cancelled by an edit (the renderer keeps the chunks it finished, so the next one resumes); an
+   * incremental one is left to finish and the next render starts right after it, so fast typing
+   * cannot keep cancelling every render.
+   */
   private schedule(delay: number, reset = false): void {
     if (!this.session.ready || !this.session.visible) return; // 'ready' / being shown triggers the next render
+    this.wantReset ||= reset;
+    if (this.inFlight) {
+      this.dirty = true;
+      if (this.inFlight.cold || reset) this.cts?.cancel();
+      else return;
+    }
+    const now = Date.now();
+    this.pendingSince ??= now;
     clearTimeout(this.timer);
-    this.cts?.cancel();
-    this.timer = setTimeout(() => void this.update(reset), delay);
+    this.timer = setTimeout(() => void this.update(), Math.max(0, Math.min(delay, this.pendingSince + delay - now)));
   }
+
+  private wantReset = false;
+  private dirty = false;
+  private pendingSince: number | undefined;
+  private inFlight: { cold: boolean } | undefined;
 
   private cancelPending(): void {
     clearTimeout(this.timer);
@@ -143,30 +162,40 @@ export class PreviewPanel extends Disposable {
     this.cts?.dispose();
   }
 
-  private async update(reset: boolean): Promise<void> {
+  private async update(): Promise<void> {
     const document = this.document;
     if (!document || this.isDisposed) return;
+    let reset = this.wantReset;
+    this.wantReset = false;
+    this.pendingSince = undefined;
+    this.dirty = false;
     this.cts?.dispose();
     const cts = (this.cts = new vscode.CancellationTokenSource());
     const version = document.version;
+    const cold = reset || this.session.needsFullRender;
+    const flight = (this.inFlight = { cold });
     try {
       // A long note's first render starts with the part on screen: the lines up to a little past
       // the editor's first visible line, rendered alone (the full render then reuses its chunks).
-      if (reset || this.session.needsFullRender) {
+      if (cold) {
         const focus = this.editorFor()?.visibleRanges[0]?.start.line ?? this.initialLine ?? 0;
         const end = prefixEnd((l) => document.lineAt(l).text, document.lineCount, focus);
         if (end !== undefined) {
           const prefix = await this.renders.renderPrefix(document, end, cts.token);
           if (cts.token.isCancellationRequested || this.isDisposed) return;
-          this.session.renderDone(document, version, { chunks: prefix.chunks, chunksRendered: prefix.stats.chunksRendered }, true);
+          this.session.renderDone(document, version, prefix.lineCount, { chunks: prefix.doc.chunks, chunksRendered: prefix.doc.stats.chunksRendered }, true);
           reset = false;
         }
       }
       const result = await this.renders.render(document, cts.token);
       if (cts.token.isCancellationRequested || this.isDisposed) return;
-      this.session.renderDone(document, version, { chunks: result.doc.chunks, chunksRendered: result.doc.stats.chunksRendered }, reset);
+      this.session.renderDone(document, version, result.lineCount, { chunks: result.doc.chunks, chunksRendered: result.doc.stats.chunksRendered }, reset);
     } catch (e) {
       if (!(e instanceof RenderCancelled)) this.logger.error('preview render failed', e);
+    } finally {
+      if (this.inFlight === flight) this.inFlight = undefined;
+      // Edits (or a reset) came in while this render ran: the next one starts now.
+      if (this.dirty && !this.isDisposed && this.inFlight === undefined) this.schedule(0);
     }
   }
 

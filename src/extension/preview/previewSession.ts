@@ -81,6 +81,8 @@ export class PreviewSession<D extends SessionDocument> {
   private seq = 0;
   /** Document version of the last render/patch posted: what the page shows. */
   private shownVersion = 0;
+  /** Document version of the last render/patch posted or queued. */
+  private queuedVersion = 0;
   /** Slices waiting for their timer tick, in order. */
   private queue: Sequenced[] = [];
   private queueTimer: unknown;
@@ -115,6 +117,7 @@ export class PreviewSession<D extends SessionDocument> {
   /** The next render sends every chunk's html. */
   forgetSent(): void {
     this.view = undefined;
+    this.queuedVersion = 0;
     this.dropQueue();
   }
 
@@ -130,13 +133,15 @@ export class PreviewSession<D extends SessionDocument> {
   }
 
   /**
-   * A render of `document` started at `version` finished. Dropped when the panel moved to
-   * another note or the note changed since (a newer render is on its way).
+   * A render of `document` at `version` (of `lineCount` lines) finished. Dropped when the panel
+   * moved to another note, or when the page was already sent a newer version. A render of a
+   * version the note has since left is still sent: it is newer than what the page shows, and
+   * while someone types fast it is what keeps the preview moving (the next render follows).
    */
-  renderDone(document: D, version: number, result: RenderedChunks, reset: boolean): void {
-    if (document !== this.document || document.version !== version || !this.webviewReady || !this.isVisible) return;
+  renderDone(document: D, version: number, lineCount: number, result: RenderedChunks, reset: boolean): void {
+    if (document !== this.document || version < this.queuedVersion || !this.webviewReady || !this.isVisible) return;
+    this.queuedVersion = version;
     const uri = this.host.uriOf(document);
-    const lineCount = document.lineCount;
     const keys = result.chunks.map((c) => c.key);
     const starts = new Map(result.chunks.map((c) => [c.key, c.startLine] as const));
     const old = this.view;
