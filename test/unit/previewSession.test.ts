@@ -202,6 +202,7 @@ describe('PreviewSession', () => {
     t.doc.version = 6; // typed on while versions 4 and 5 were rendering
     t.session.renderDone(t.doc, 5, 7, result(['five']), true);
     t.session.renderDone(t.doc, 4, 7, result(['four']), false);
+    t.timers.fireAll();
     assert.deepEqual(t.sent.map((m) => { const r = m as Render; return [r.type, r.version, r.lineCount]; }), [['render', 5, 7]]);
   });
 
