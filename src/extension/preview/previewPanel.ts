@@ -80,6 +80,7 @@ export class PreviewPanel extends Disposable {
     );
     this._register(renders.onDidReset(() => this.refresh(true)));
     // A hidden preview renders nothing; shown again, it catches up with one full render.
+    this.session.setVisible(panel.visible);
     this._register(panel.onDidChangeViewState(() => this.session.setVisible(panel.visible)));
     // Type settings live in the page's style: a new page, which renders in full when ready.
     this._register(
