@@ -163,7 +163,7 @@ export class PreviewSession<D extends SessionDocument> {
     let at = 0;
     while (at + 1 < chunks.length && chunks[at + 1]!.startLine <= focus) at++;
     // A window from a little above the focus, filled downwards up to one slice's budget.
-    let lo = Math.max(0, at - 2);
+    const lo = Math.max(0, at - 2);
     let hi = lo;
     let bytes = 0;
     while (hi < chunks.length && (hi === lo || (hi - lo < SLICE_CHUNKS && bytes + chunks[hi]!.html.length <= SLICE_HTML_BYTES))) bytes += chunks[hi++]!.html.length;
