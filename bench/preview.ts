@@ -93,6 +93,7 @@ function main(): void {
   // What the preview would post per edit: its PreviewSession fed with each render (bytes of the
   // JSON message, and of it without the chunks' HTML, which the issue budgets at 4 KB).
   const posted: ToWebview[] = [];
+  const ticks: Array<() => void> = [];
   const note = { version: 0, lineCount: text.split('\n').length };
   const session = new PreviewSession<typeof note>({
     post: (m) => void posted.push(m),
@@ -103,10 +104,14 @@ function main(): void {
     jumpToLine: () => undefined,
     openLink: () => undefined,
     logError: () => undefined,
-  }, { set: (fn) => (fn(), 0), clear: () => undefined });
+  }, { set: (fn) => ticks.push(fn), clear: () => undefined });
+  const drain = (): void => {
+    while (ticks.length) ticks.shift()!();
+  };
   session.pageLoading(note);
   session.onMessage({ type: 'ready', uri: 'file:///bench.md', version: 0 });
   session.renderDone(note, ++note.version, note.lineCount, { chunks: ours.render(text).chunks, chunksRendered: 1 }, true);
+  drain();
   const messageBytes: number[] = [];
   const opBytes: number[] = [];
   for (const v of variants) {
@@ -116,6 +121,7 @@ function main(): void {
     oursEdits.push(ms);
     posted.length = 0;
     session.renderDone(note, ++note.version, note.lineCount, { chunks: d.chunks, chunksRendered: d.stats.chunksRendered }, false);
+    drain();
     const json = JSON.stringify(posted);
     messageBytes.push(json.length);
     opBytes.push(JSON.stringify(posted, (k, val: unknown) => (k === 'html' ? undefined : val)).length);

@@ -140,6 +140,18 @@ describe('PreviewSession', () => {
     assert.deepEqual([p.remove, p.insert, p.shift], [['b'], [{ key: 'b2', start: 2, html: '<p>b2</p>', after: 'a' }], [['c', 1]]]);
   });
 
+  it('the full render after a quick prefix render is a patch: the prefix chunks are not sent again', () => {
+    const t = setup();
+    t.session.pageLoading(t.doc);
+    t.session.onMessage(from({ type: 'ready' }));
+    t.session.renderDone(t.doc, 1, 4, result(['a', 'b-cut']), true);
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['a', 'b', 'c']), false);
+    t.timers.fireAll();
+    const p = t.sent[1] as Patch;
+    assert.equal(p.type, 'patch');
+    assert.deepEqual([p.remove, p.insert.map((c) => [c.key, c.html !== undefined])], [['b-cut'], [['b', true], ['c', true]]]);
+  });
+
   it('a chunk the page holds moves without its html', () => {
     const t = rendered(['a', 'b', 'c']);
     t.doc.version = 2;

@@ -25,7 +25,7 @@ const htmlOf = (s: Spec): string =>
     ? `<pre class="mln-runnable" data-snippet="${s.snippet}" data-line="0"><code>${s.key}</code></pre>`
     : (s.lines ?? [0]).map((l) => `<p data-line="${l}">${s.key}/${l}</p>`).join('');
 
-function setup() {
+function setup(focusLine?: number) {
   const window = new Window();
   const document = window.document;
   document.body.innerHTML = `<main id="mln-root" data-state='${JSON.stringify({ uri: URI })}'></main>`;
@@ -47,6 +47,7 @@ function setup() {
     uriOf: (d) => d.uri,
     requestRender: () => undefined,
     scrollSync: () => true,
+    focusLine: () => focusLine,
     revealLine: () => undefined,
     jumpToLine: () => undefined,
     openLink: () => undefined,
@@ -164,6 +165,19 @@ describe('PreviewView (webview patch, on a DOM)', () => {
     }
     t.renumber();
     assert.deepEqual(t.shown(), t.expected(specs(keys, lines)));
+  });
+
+  it('a long note sent in slices, starting at the editor line, ends up whole and in order', () => {
+    const t = setup(500);
+    const all = specs(Array.from({ length: 400 }, (_, i) => `k${i}`));
+    t.render(all, true);
+    assert.ok(t.wire.length > 3, `sent in slices (${t.wire.length})`);
+    t.view.handle(t.wire.shift()!);
+    assert.ok(t.byKey('k250'), 'the first message holds the chunk at the editor line');
+    assert.equal(t.byKey('k0'), null);
+    t.deliver();
+    t.renumber();
+    assert.deepEqual(t.shown(), t.expected(all));
   });
 
   it('a lost message is seen (the next patch does not fit): the page asks once for a full render, then recovers', () => {
