@@ -117,6 +117,14 @@ export class NoteIndex {
     return 'indexed';
   }
 
+  /** What the index holds for a note, as plain data (for tests and diagnostics). */
+  entry(note: string): { title: string; sections: Section[]; mentions: [string, number | undefined, [number, number][]][] } | undefined {
+    const n = this.notes.get(note);
+    if (!n) return undefined;
+    const mentions = [...n.mentions].map(([name, m]): [string, number | undefined, [number, number][]] => [name, m.heading, [...m.counts].sort((a, b) => a[0] - b[0])]);
+    return { title: n.title, sections: n.sections, mentions: mentions.sort((a, b) => a[0].localeCompare(b[0])) };
+  }
+
   remove(note: string): void {
     const old = this.notes.get(note);
     if (!old) return;
