@@ -98,6 +98,13 @@ test('update: unchanged for prose, new sections for moved or renamed headings, a
   assert.equal(index.update('ddp.md', renamed), 'sections');
   assert.equal(index.linksFor(relu)[0]?.title, 'DDP 入门');
 
+  // The same headings and blocks in another order: the second block moves to the first section.
+  const lines = renamed.split('\n');
+  const reordered = [...lines.slice(0, 13), ...lines.slice(16, 20), '', ...lines.slice(13, 15), ...lines.slice(20)].join('\n');
+  assert.equal(index.update('ddp.md', reordered), 'indexed');
+  assert.deepEqual(index.linksFor(relu), [{ note: 'ddp.md', title: 'DDP 入门', section: '初始化', line: 6 }]);
+  assert.equal(index.update('ddp.md', renamed), 'indexed');
+
   const noRelu = edit(renamed, 18, () => 'y = x');
   assert.equal(index.update('ddp.md', noRelu), 'indexed');
   assert.deepEqual(index.linksFor(relu), []);
