@@ -14,6 +14,7 @@ import { PythonParser } from '../src/core/hover/pythonParser';
 import { wasmFromNodeModules } from '../src/core/hover/wasmPaths';
 import { bundledKnowledgeBase } from '../src/core/kb/bundled';
 import { hoverCoverage } from './hoverCoverage';
+import { makeLargeNote } from './largeNote';
 
 const LINES = Number(process.argv[2] ?? 5000);
 const NOTES = Number(process.argv[3] ?? 1000);
@@ -94,11 +95,43 @@ async function main(): Promise<void> {
   index.update('note-0.md', samples[0]! + '\n');
   const reindexOneMs = performance.now() - t3;
 
+  // Re-indexing the open 8,000-line note after an edit (what a pause in typing costs), beside a
+  // full index of the same text in the same run: a keystroke in prose, a new prose line (the
+  // sections move), an edit in a code block.
+  const big = makeLargeNote();
+  const bigLines = big.split('\n');
+  const prose = bigLines.findIndex((l, i) => i > 4000 && /^在第/.test(l));
+  const code = bigLines.findIndex((l, i) => i > 4000 && /^\s*(import|def|for|x|loss)/.test(l));
+  const edited = (f: (ls: string[]) => void) => { const ls = [...bigLines]; f(ls); return ls.join('\n'); };
+  const edits = {
+    keystroke: edited((ls) => { ls[prose] += '字'; }),
+    new_line: edited((ls) => { ls.splice(prose, 0, '新的一行。'); }),
+    code_edit: edited((ls) => { ls[code] += '  # 注释'; }),
+  };
+  const large: Record<string, number> = {};
+  for (const [name, text] of Object.entries(edits)) {
+    const times: number[] = [];
+    const fullTimes: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const inc = new NoteIndex(parser, kb);
+      inc.update('big.md', big);
+      const s = performance.now();
+      inc.update('big.md', text);
+      times.push(performance.now() - s);
+      const s2 = performance.now();
+      new NoteIndex(parser, kb).update('big.md', text);
+      fullTimes.push(performance.now() - s2);
+    }
+    large[`large_note_${name}_ms`] = round(pct(times.sort((a, b) => a - b), 50));
+    large[`large_note_${name}_full_ms`] = round(pct(fullTimes.sort((a, b) => a - b), 50));
+  }
+
   console.log(JSON.stringify({
     lines: LINES, hovers: times.length, hits,
     hover_p50_ms: round(pct(times, 50)), hover_p95_ms: round(pct(times, 95)), hover_max_ms: round(times[times.length - 1]!),
     first_parse_ms: round(firstParseMs), parser_load_ms: round(loadMs),
     notes: NOTES, note_index_build_ms: Math.round(indexMs), note_reindex_one_ms: round(reindexOneMs),
+    ...large,
   }));
   engine.dispose();
 }

@@ -12,6 +12,7 @@
  * an expression string (evalInWebview).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -95,6 +96,14 @@ export interface LaunchOptions {
   payload?: Array<[string, string]>;
   /** Browser viewport. */
   viewport?: { width: number; height: number };
+  /**
+   * VS Code's display language. VS Code resolves `--locale` only to a language some installed
+   * language pack contributes, and code-server ships none: for 'zh-cn' launch() installs the
+   * fixture pack test/e2e/fixtures/zh-cn-language-pack (no workbench translations: the
+   * workbench stays English, extensions get `vscode.env.language === 'zh-cn'` and load their zh-cn
+   * bundles). Default: English.
+   */
+  locale?: 'zh-cn';
 }
 
 export interface VSCode {
@@ -193,9 +202,9 @@ export function recordMetric(key: string, value: unknown): void {
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
 }
 
-function run(file: string, args: string[], timeoutMs: number): Promise<{ code: number; out: string }> {
+function run(file: string, args: string[], timeoutMs: number, cwd?: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, cwd }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, out: `${stdout}${stderr}` });
     });
@@ -301,6 +310,8 @@ export async function launch(opts: LaunchOptions): Promise<VSCode> {
       }
     }
 
+    if (opts.locale) await installLanguagePack(opts.locale, root, userData, extDir, logLine);
+
     const port = await freePort();
     const args = [
       CODE_SERVER_ENTRY,
@@ -313,6 +324,7 @@ export async function launch(opts: LaunchOptions): Promise<VSCode> {
       '--config', path.join(root, 'config.yaml'),
       '--user-data-dir', userData,
       '--extensions-dir', extDir,
+      ...(opts.locale ? ['--locale', opts.locale] : []),
     ];
     logLine(`spawn node ${args.join(' ')}`);
     server = spawn(process.execPath, args, {
@@ -475,6 +487,42 @@ export async function launch(opts: LaunchOptions): Promise<VSCode> {
     await close();
     throw e;
   }
+}
+
+/**
+ * Packages and installs the fixture language pack for `locale`, then registers it in the
+ * user-data-dir's languagepacks.json. VS Code writes that file itself when a language pack is
+ * installed from a running workbench (its language-pack service's post-install step), but not on
+ * `--install-extension` from the command line, where that service is never created; the entry
+ * written here has the fields and hash that service computes. At start-up VS Code then resolves
+ * `--locale` against it as it would for a pack installed from the Marketplace.
+ */
+async function installLanguagePack(locale: string, root: string, userData: string, extDir: string, logLine: (s: string) => void): Promise<void> {
+  const src = path.join(root, `language-pack-${locale}`);
+  copyDir(path.join(FIXTURES, `${locale}-language-pack`), src);
+  const manifest = JSON.parse(fs.readFileSync(path.join(src, 'package.json'), 'utf8')) as {
+    publisher: string; name: string; version: string;
+    contributes: { localizations: { languageId: string; localizedLanguageName?: string; translations: { id: string; path: string }[] }[] };
+  };
+  const vsix = path.join(root, `language-pack-${locale}.vsix`);
+  const vsce = path.join(REPO, 'node_modules', '@vscode', 'vsce', 'vsce');
+  const packed = await run(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', vsix], 120_000, src);
+  if (packed.code !== 0) throw new Error(`packaging the ${locale} language pack failed:\n${packed.out}`);
+  const r = await run(process.execPath, [CODE_SERVER_ENTRY, '--user-data-dir', userData, '--extensions-dir', extDir, '--install-extension', vsix], 120_000);
+  logLine(`--install-extension ${vsix} -> exit ${r.code}\n${r.out}`);
+  const id = `${manifest.publisher}.${manifest.name}`;
+  const installed = path.join(extDir, `${id}-${manifest.version}`);
+  if (r.code !== 0 || !fs.existsSync(installed)) throw new Error(`installing the ${locale} language pack failed (exit ${r.code}):\n${r.out}`);
+  const packs: Record<string, unknown> = {};
+  for (const l of manifest.contributes.localizations) {
+    packs[l.languageId] = {
+      hash: createHash('md5').update(id).update(manifest.version).digest('hex'),
+      extensions: [{ extensionIdentifier: { id }, version: manifest.version }],
+      translations: Object.fromEntries(l.translations.map((t) => [t.id, path.join(installed, t.path)])),
+      label: l.localizedLanguageName,
+    };
+  }
+  fs.writeFileSync(path.join(userData, 'languagepacks.json'), JSON.stringify(packs));
 }
 
 /** Opens Quick Open / the command palette with `key`, retrying while the workbench is still settling. */

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { KnowledgeBase } from '../kb/knowledgeBase';
 import type { KbEntry } from '../kb/types';
-import { outlineNote, type NoteOutline } from './noteOutline';
+import { noteShape } from './noteShape';
+import { outlineNote, type NoteHeading, type NoteOutline } from './noteOutline';
 import type { PythonParser } from './pythonParser';
 import { PythonProgram, programMentions } from './pythonResolver';
 import { BlockScopes } from './pythonScopes';
@@ -34,6 +36,27 @@ interface IndexedNote {
   title: string;
   sections: Section[];
   mentions: Map<string, Mention>;
+  /** `noteShape` of the indexed text: equal means nothing to do. */
+  shape: string;
+  /** Digest of what `mentions` were computed from (see `layout`): equal means only lines moved. */
+  code: string;
+  fallbackTitle: string;
+}
+
+/** What `update` had to do: nothing, renumber titles and sections, or read the code again. */
+export type NoteUpdate = 'unchanged' | 'sections' | 'indexed';
+
+/** A note's headings and code blocks as the index reads them, before any code is parsed. */
+interface Layout {
+  outline: NoteOutline;
+  h1: NoteHeading | undefined;
+  sectionHeadings: NoteHeading[];
+  sections: Section[];
+  /** Section (index into `sections`, -1 before the first) of each Python and each TS block. */
+  blockSections: number[];
+  tsBlockSections: number[];
+  /** Digest of everything `mentions` depend on: block texts and sections, headings' code spans. */
+  code: string;
 }
 
 /** Names readers use for modules without importing them in the prose: `nn.Conv2d`, `F.relu`. */
@@ -67,16 +90,39 @@ export class NoteIndex {
     return this.notes.size;
   }
 
-  update(note: string, text: string, fallbackTitle = note): void {
+  /**
+   * Indexes `text` as the note's new content. Parsing a note's code is the expensive part, so it
+   * happens only when the code or the headings changed: a note whose shape is unchanged (prose
+   * typed inside a paragraph) costs a line scan, and one whose blocks and headings only moved or
+   * were renamed gets new section lines and titles without its code being read again.
+   */
+  update(note: string, text: string, fallbackTitle = note): NoteUpdate {
+    const old = this.notes.get(note);
+    const shape = noteShape(text);
+    if (old && old.shape === shape && old.fallbackTitle === fallbackTitle) return 'unchanged';
+    const layout = this.layout(outlineNote(text));
+    const title = layout.h1 ? headingText(layout.h1.text) : fallbackTitle;
+    if (old && old.code === layout.code) {
+      Object.assign(old, { title, sections: layout.sections, shape, fallbackTitle });
+      return 'sections';
+    }
     this.remove(note);
-    const outline = outlineNote(text);
-    const indexed = this.index(outline, fallbackTitle);
+    const indexed: IndexedNote = { title, sections: layout.sections, mentions: this.mentions(layout), shape, code: layout.code, fallbackTitle };
     this.notes.set(note, indexed);
     for (const name of indexed.mentions.keys()) {
       let set = this.byEntry.get(name);
       if (!set) this.byEntry.set(name, (set = new Set()));
       set.add(note);
     }
+    return 'indexed';
+  }
+
+  /** What the index holds for a note, as plain data (for tests and diagnostics). */
+  entry(note: string): { title: string; sections: Section[]; mentions: [string, number | undefined, [number, number][]][] } | undefined {
+    const n = this.notes.get(note);
+    if (!n) return undefined;
+    const mentions = [...n.mentions].map(([name, m]): [string, number | undefined, [number, number][]] => [name, m.heading, [...m.counts].sort((a, b) => a[0] - b[0])]);
+    return { title: n.title, sections: n.sections, mentions: mentions.sort((a, b) => a[0].localeCompare(b[0])) };
   }
 
   remove(note: string): void {
@@ -118,21 +164,32 @@ export class NoteIndex {
     return found.slice(0, limit).map((f) => f.link);
   }
 
-  private index(outline: NoteOutline, fallbackTitle: string): IndexedNote {
+  private layout(outline: NoteOutline): Layout {
     const h1 = outline.headings.find((h) => h.level === 1);
-    const title = h1 ? headingText(h1.text) : fallbackTitle;
     const sectionHeadings = outline.headings.filter((h) => h !== h1);
     const sections = sectionHeadings.map((h) => ({ text: headingText(h.text), line: h.line }));
+    const sectionOf = (line: number): number => {
+      let s = -1;
+      for (let i = 0; i < sections.length && sections[i]!.line <= line; i++) s = i;
+      return s;
+    };
+    const blockSections = outline.blocks.map((b) => sectionOf(b.firstLine));
+    const tsBlockSections = outline.tsBlocks.map((b) => sectionOf(b.firstLine));
+    const code = createHash('sha1').update(JSON.stringify([
+      outline.blocks.map((b, i) => [b.text, blockSections[i]]),
+      outline.tsBlocks.map((b, i) => [b.text, tsBlockSections[i]]),
+      [h1, ...sectionHeadings].map((h) => (h ? [...h.text.matchAll(/`([^`]+)`/g)].map((m) => m[1]) : [])),
+    ])).digest('base64');
+    return { outline, h1, sectionHeadings, sections, blockSections, tsBlockSections, code };
+  }
+
+  /** Which curated entries the note's code and headings mention, per section. */
+  private mentions({ outline, h1, sectionHeadings, blockSections, tsBlockSections }: Layout): Map<string, Mention> {
     const mentions = new Map<string, Mention>();
     const mention = (name: string): Mention => {
       let m = mentions.get(name);
       if (!m) mentions.set(name, (m = { counts: new Map() }));
       return m;
-    };
-    const sectionOf = (line: number): number => {
-      let s = -1;
-      for (let i = 0; i < sections.length && sections[i]!.line <= line; i++) s = i;
-      return s;
     };
 
     const blocks: BlockScopes[] = [];
@@ -141,13 +198,13 @@ export class NoteIndex {
       const program = new PythonProgram(blocks, this.kb);
       for (const { entry, block } of programMentions(program, this.kb)) {
         const m = mention(entry.name);
-        const s = sectionOf(outline.blocks[block]!.firstLine);
+        const s = blockSections[block]!;
         m.counts.set(s, (m.counts.get(s) ?? 0) + 1);
       }
       // TypeScript blocks count too (a note's tfjs code links to `tf.tidy`'s hover).
       for (const { entry, block } of new TsProgram(outline.tsBlocks.map((b) => b.text), this.kb).mentions()) {
         const m = mention(entry.name);
-        const s = sectionOf(outline.tsBlocks[block]!.firstLine);
+        const s = tsBlockSections[block]!;
         m.counts.set(s, (m.counts.get(s) ?? 0) + 1);
       }
       const headed = h1 ? [{ h: h1, index: -1 }] : [];
@@ -164,7 +221,7 @@ export class NoteIndex {
     } finally {
       for (const b of blocks) b.dispose();
     }
-    return { title, sections, mentions };
+    return mentions;
   }
 
   /** The entry a heading's code span names: `F.conv2d`, `torch.no_grad()`, `@tf_export`, `detach()`. */

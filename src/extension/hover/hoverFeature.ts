@@ -143,21 +143,29 @@ class HoverFeature extends Disposable {
   }
 
   private async indexWorkspace(): Promise<void> {
+    // Each change updates its own note's entry; NoteIndex.update re-reads the code only when the
+    // note's code or headings changed, so a save or a keystroke in prose costs a line scan.
     const watcher = this._register(vscode.workspace.createFileSystemWatcher('**/*.md'));
     this._register(watcher.onDidCreate((u) => this.scheduleNote(u)));
     this._register(watcher.onDidChange((u) => this.scheduleNote(u)));
     this._register(watcher.onDidDelete((u) => this.notes?.remove(u.toString())));
     // Unsaved edits re-index the open note too, so links follow what the reader sees.
     this._register(vscode.workspace.onDidChangeTextDocument((e) => {
-      if (e.document.languageId === 'markdown' && e.document.uri.scheme === 'file') this.scheduleNote(e.document.uri, e.document);
+      if (e.document.languageId === 'markdown' && e.document.uri.scheme === 'file' && e.contentChanges.length) this.scheduleNote(e.document.uri, e.document);
     }));
     const t0 = Date.now();
     const files = await vscode.workspace.findFiles('**/*.md', '**/{node_modules,.git,dist,out}/**', 5000);
+    let busyMs = 0;
     for (const uri of files) {
+      // One note at a time, each in its own macrotask: a preview render or a keystroke waiting
+      // in the extension host runs between two notes instead of after the whole workspace.
+      await new Promise((r) => setImmediate(r));
       if (this.isDisposed) return;
+      const t = Date.now();
       await this.indexNote(uri);
+      busyMs += Date.now() - t;
     }
-    this.logger.info(`hover: indexed ${files.length} notes in ${Date.now() - t0} ms`);
+    this.logger.info(`hover: indexed ${files.length} notes in ${Date.now() - t0} ms (${busyMs} ms reading and indexing)`);
   }
 
   private scheduleNote(uri: vscode.Uri, doc?: vscode.TextDocument): void {
@@ -171,8 +179,12 @@ class HoverFeature extends Disposable {
 
   private async indexNote(uri: vscode.Uri, doc?: vscode.TextDocument): Promise<void> {
     try {
+      // An open note is read from its document (unsaved edits included), not from disk.
+      doc ??= vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       const text = doc ? doc.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-      this.notes?.update(uri.toString(), text, uri.path.slice(uri.path.lastIndexOf('/') + 1));
+      const t = Date.now();
+      const done = this.notes?.update(uri.toString(), text, uri.path.slice(uri.path.lastIndexOf('/') + 1));
+      this.logger.trace(`hover: note index ${done ?? 'not ready'} for ${uri.toString()} in ${Date.now() - t} ms`);
     } catch (e) {
       this.logger.warn(`hover: could not index ${uri.toString()}: ${e instanceof Error ? e.message : String(e)}`);
     }
