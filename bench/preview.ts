@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import MarkdownIt = require('markdown-it');
 import { DocumentRenderer } from '../src/core/markdown/documentRenderer';
 import { makeLargeNote } from './largeNote';
+import { PreviewSession } from '../src/extension/preview/previewSession';
+import type { ToWebview } from '../src/shared/previewMessages';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const vscodeKatex = require('@vscode/markdown-it-katex') as { default: (md: MarkdownIt.MarkdownIt, o?: object) => void };
@@ -88,11 +90,41 @@ function main(): void {
   const refEdits: number[] = [];
   const oursEdits: number[] = [];
   let rendered = 0;
+  // What the preview would post per edit: its PreviewSession fed with each render (bytes of the
+  // JSON message, and of it without the chunks' HTML, which the issue budgets at 4 KB).
+  const posted: ToWebview[] = [];
+  const ticks: Array<() => void> = [];
+  const note = { version: 0, lineCount: text.split('\n').length };
+  const session = new PreviewSession<typeof note>({
+    post: (m) => void posted.push(m),
+    uriOf: () => 'file:///bench.md',
+    requestRender: () => undefined,
+    scrollSync: () => false,
+    revealLine: () => undefined,
+    jumpToLine: () => undefined,
+    openLink: () => undefined,
+    logError: () => undefined,
+  }, { set: (fn) => ticks.push(fn), clear: () => undefined });
+  const drain = (): void => {
+    while (ticks.length) ticks.shift()!();
+  };
+  session.pageLoading(note);
+  session.onMessage({ type: 'ready', uri: 'file:///bench.md', version: 0 });
+  session.renderDone(note, ++note.version, note.lineCount, { chunks: ours.render(text).chunks, chunksRendered: 1 }, true);
+  drain();
+  const messageBytes: number[] = [];
+  const opBytes: number[] = [];
   for (const v of variants) {
     refEdits.push(time(() => ref.render(v))[1]);
     const [d, ms] = time(() => ours.render(v));
     rendered = Math.max(rendered, d.stats.chunksRendered);
     oursEdits.push(ms);
+    posted.length = 0;
+    session.renderDone(note, ++note.version, note.lineCount, { chunks: d.chunks, chunksRendered: d.stats.chunksRendered }, false);
+    drain();
+    const json = JSON.stringify(posted);
+    messageBytes.push(json.length);
+    opBytes.push(JSON.stringify(posted, (k, val: unknown) => (k === 'html' ? undefined : val)).length);
   }
   console.warn = warn;
 
@@ -107,6 +139,8 @@ function main(): void {
       katexErrors: doc.stats.katexErrors,
       chunks: doc.stats.chunks,
       max_chunks_rendered_per_edit: rendered,
+      patch_bytes: median(messageBytes),
+      patch_bytes_without_html: median(opBytes),
       ref_cold_ms: round(median(refColds)),
       ref_edit_ms: round(median(refEdits)),
       ref_formulas: refFormulas,

@@ -6,6 +6,8 @@ import { Disposable } from './util/dispose';
 export interface RenderResult {
   readonly uri: vscode.Uri;
   readonly version: number;
+  /** The rendered text's line count (the document may have changed since). */
+  readonly lineCount: number;
   readonly doc: RenderedDocument;
 }
 
@@ -52,10 +54,11 @@ export class RenderService extends Disposable {
     const p = this.pending.get(key);
     if (p && p.version === document.version) return p.promise;
     const version = document.version;
+    const lineCount = document.lineCount;
     const promise = this.rendererFor(document)
       .renderAsync(document.getText(), token)
       .then((doc) => {
-        const result: RenderResult = { uri: document.uri, version, doc };
+        const result: RenderResult = { uri: document.uri, version, lineCount, doc };
         this.onDidRenderEmitter.fire(result);
         return result;
       })
@@ -64,6 +67,15 @@ export class RenderService extends Disposable {
       });
     this.pending.set(key, { version, promise });
     return promise;
+  }
+
+  /**
+   * Renders the note's lines before `endLine` alone, with the note's renderer (so the full render
+   * that follows finds those chunks cached). Not shared, not announced: a partial view.
+   */
+  async renderPrefix(document: vscode.TextDocument, endLine: number, token?: CancellationLike): Promise<{ lineCount: number; doc: RenderedDocument }> {
+    const doc = await this.rendererFor(document).renderAsync(document.getText(new vscode.Range(0, 0, endLine, 0)), token);
+    return { lineCount: endLine, doc };
   }
 
   private rendererFor(document: vscode.TextDocument): DocumentRenderer {

@@ -1,8 +1,13 @@
-import type { ChunkPayload, FromWebview, PreviewState, ToWebview } from '../shared/previewMessages';
+import type { FromWebview, PreviewState, ToWebview } from '../shared/previewMessages';
 // Copying a formula gives its LaTeX source (from the MathML annotation KaTeX writes).
 import 'katex/contrib/copy-tex';
 import { drawDiagrams } from './diagrams';
-import { planOutputSlots } from '../shared/outputSlots';
+import { PreviewView } from './previewView';
+
+/**
+ * The preview page's entry: wires the page (VS Code's API, the window's scroll, clicks) to
+ * `PreviewView`, which holds the patch logic.
+ */
 
 declare function acquireVsCodeApi(): {
   postMessage(msg: FromWebview): void;
@@ -14,179 +19,42 @@ const vscode = acquireVsCodeApi();
 /** This script's nonce, for the scripts it loads later (mermaid) under the page's CSP. */
 const scriptNonce = (document.currentScript as HTMLScriptElement | null)?.nonce || undefined;
 const root = document.getElementById('mln-root')!;
-const initial = JSON.parse(root.dataset['state'] ?? '{}') as PreviewState;
-let state: PreviewState = vscode.getState() ?? initial;
-
-/** Chunk elements by key; a chunk's block elements carry `data-rline` (relative) and `data-line` (absolute). */
-const chunks = new Map<string, HTMLElement>();
-/** Sorted [line, element] pairs for scroll sync, rebuilt lazily after each patch. */
-let lineIndex: Array<{ line: number; el: HTMLElement }> | undefined;
-let documentLineCount = 0;
+const idle = (fn: () => void): void => {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 500 });
+  else setTimeout(fn, 0);
+};
+const view = new PreviewView(root, vscode, {
+  drawDiagrams: (scope) => void drawDiagrams(scope, root.dataset['mermaid'], scriptNonce),
+  idle,
+});
 /** Programmatic scrolls must not echo back to the editor. */
 let ignoreScrollUntil = 0;
-/** Snippet output HTML by `data-snippet` key and occurrence (`key:n`); shown right after the code block. */
-let outputs: Readonly<Record<string, string>> = {};
-/** The output HTML each slot shows now (a slot without an entry shows nothing yet). */
-const slotHtml = new WeakMap<HTMLElement, string>();
-
-function attachOutputs(): void {
-  const pres = [...root.querySelectorAll<HTMLElement>('pre[data-snippet]')];
-  const slots = pres.map((pre) => {
-    const next = pre.nextElementSibling as HTMLElement | null;
-    return next?.classList.contains('mln-output-slot') ? next : null;
-  });
-  const plan = planOutputSlots(
-    pres.map((pre) => pre.dataset['snippet']!),
-    slots.map((slot) => (slot ? (slotHtml.get(slot) ?? '') : undefined)),
-    outputs,
-  );
-  plan.forEach((action, i) => {
-    const pre = pres[i]!;
-    let slot = slots[i] ?? null;
-    if (action.kind === 'remove') slot?.remove();
-    if (action.kind !== 'set') return;
-    if (!slot) {
-      slot = document.createElement('div');
-      slot.className = 'mln-output-slot';
-      pre.after(slot);
-    }
-    // Only touch the DOM when the output changed, so images don't flicker while a run streams.
-    // The HTML was built by the extension's escaping output renderer (src/runner/outputs.ts).
-    slot.innerHTML = action.html;
-    slotHtml.set(slot, action.html);
-  });
-  lineIndex = undefined;
-}
 
 window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
   const msg = event.data;
-  switch (msg.type) {
-    case 'render':
-      applyRender(msg.chunks, msg.reset, msg.version, msg.lineCount);
-      if (msg.reset && state.line !== undefined) scrollToLine(state.line);
-      state = { uri: msg.uri, line: state.uri === msg.uri ? state.line : 0 };
-      vscode.setState(state);
-      break;
-    case 'scrollToLine':
-      scrollToLine(msg.line);
-      break;
-    case 'outputs':
-      outputs = msg.outputs;
-      attachOutputs();
-      break;
+  performance.mark('mln-patch-start');
+  const changed = view.handle(msg);
+  if (changed) {
+    performance.mark('mln-patch-end');
+    performance.measure('mln-patch', 'mln-patch-start', 'mln-patch-end');
   }
+  // The first chunks of a full render are those around the editor's visible line: scroll there at once.
+  if (changed && msg.type === 'render' && view.state.line !== undefined) scrollToLine(view.state.line);
+  if (msg.type === 'scrollToLine' && msg.uri === view.uri) scrollToLine(msg.line);
 });
 
-function applyRender(payload: readonly ChunkPayload[], reset: boolean, version: number, lineCount: number): void {
-  performance.mark('mln-patch-start');
-  const t0 = performance.now();
-  if (reset) {
-    chunks.clear();
-    root.replaceChildren();
-  }
-  const next: HTMLElement[] = [];
-  const keep = new Set<string>();
-  for (const c of payload) {
-    let el = chunks.get(c.key);
-    if (!el) {
-      if (c.html === undefined) {
-        vscode.postMessage({ type: 'needFullRender' });
-        return;
-      }
-      el = document.createElement('div');
-      el.className = 'mln-chunk';
-      el.dataset['key'] = c.key;
-      el.innerHTML = c.html;
-      for (const b of el.querySelectorAll<HTMLElement>('[data-line]')) b.dataset['rline'] = b.dataset['line'];
-      el.dataset['lineStart'] = '-1';
-      chunks.set(c.key, el);
-    }
-    if (el.dataset['lineStart'] !== String(c.start)) {
-      el.dataset['lineStart'] = String(c.start);
-      for (const b of el.querySelectorAll<HTMLElement>('[data-rline]')) b.dataset['line'] = String(Number(b.dataset['rline']) + c.start);
-    }
-    keep.add(c.key);
-    next.push(el);
-  }
-  // Keyed patch: move/insert only what changed, so unchanged chunks (and their images) stay put.
-  // Elements that are no longer wanted are removed as the cursor meets them; otherwise every
-  // chunk after an edit would be moved in front of the stale one (O(n) DOM moves per keystroke).
-  const wanted = new Set(next);
-  let cursor = root.firstElementChild;
-  for (const el of next) {
-    while (cursor && !wanted.has(cursor as HTMLElement)) {
-      const after = cursor.nextElementSibling;
-      cursor.remove();
-      cursor = after;
-    }
-    if (cursor === el) {
-      cursor = cursor.nextElementSibling;
-    } else {
-      root.insertBefore(el, cursor);
-    }
-  }
-  while (cursor) {
-    const after = cursor.nextElementSibling;
-    cursor.remove();
-    cursor = after;
-  }
-  for (const key of [...chunks.keys()]) if (!keep.has(key)) chunks.delete(key);
-  void drawDiagrams(root, root.dataset['mermaid'], scriptNonce);
-  attachOutputs();
-  documentLineCount = lineCount;
-  const ms = performance.now() - t0;
-  performance.mark('mln-patch-end');
-  performance.measure('mln-patch', 'mln-patch-start', 'mln-patch-end');
-  document.body.dataset['mlnPatchMs'] = ms.toFixed(2);
-  document.body.dataset['mlnVersion'] = String(version);
-}
-
-function getLineIndex(): Array<{ line: number; el: HTMLElement }> {
-  if (!lineIndex) {
-    lineIndex = [];
-    let last = -1;
-    for (const el of root.querySelectorAll<HTMLElement>('[data-line]')) {
-      const line = Number(el.dataset['line']);
-      // Nested elements (li inside ul) share or follow their parent's line; keep lines increasing.
-      if (line > last) {
-        lineIndex.push({ line, el });
-        last = line;
-      }
-    }
-  }
-  return lineIndex;
-}
-
-function absTop(el: HTMLElement): number {
+function absTop(el: Element): number {
   return el.getBoundingClientRect().top + window.scrollY;
-}
-
-/** The element at or before `line` and the first one after it. */
-function bracket(line: number): { prev?: { line: number; el: HTMLElement }; next?: { line: number; el: HTMLElement } } {
-  const idx = getLineIndex();
-  let lo = 0;
-  let hi = idx.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (idx[mid]!.line <= line) {
-      found = mid;
-      lo = mid + 1;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return { prev: found >= 0 ? idx[found] : undefined, next: idx[found + 1] };
 }
 
 /** Scroll so that the (fractional) source line is at the top, interpolating inside tall blocks. */
 function scrollToLine(line: number): void {
-  const { prev, next } = bracket(Math.floor(line));
+  const { prev, next } = view.bracket(Math.floor(line));
   let y = 0;
   if (prev) {
     const top = absTop(prev.el);
     const height = prev.el.getBoundingClientRect().height;
-    const endLine = next ? next.line : documentLineCount;
+    const endLine = next ? next.line : view.lineCount;
     const span = Math.max(1, endLine - prev.line);
     const frac = Math.min(1, Math.max(0, (line - prev.line) / span));
     if (next && frac >= 1) y = absTop(next.el);
@@ -196,29 +64,34 @@ function scrollToLine(line: number): void {
   window.scrollTo({ top: Math.max(0, y - 8) });
 }
 
-/** The (fractional) source line at the top of the viewport. */
+/** The (fractional) source line at the top of the viewport: the chunk there, then its block. */
 function lineAtTop(): number {
-  const idx = getLineIndex();
-  if (idx.length === 0) return 0;
+  const chunks = view.chunks();
   const y = window.scrollY + 8;
   let lo = 0;
-  let hi = idx.length - 1;
-  let found = 0;
+  let hi = chunks.length - 1;
+  let at = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (absTop(idx[mid]!.el) <= y) {
-      found = mid;
+    if (absTop(chunks[mid]!.el) <= y) {
+      at = mid;
       lo = mid + 1;
     } else {
       hi = mid - 1;
     }
   }
-  const cur = idx[found]!;
-  const top = absTop(cur.el);
-  const height = Math.max(1, cur.el.getBoundingClientRect().height);
-  const nextLine = idx[found + 1]?.line ?? documentLineCount;
+  if (at < 0) return 0;
+  const c = chunks[at]!;
+  let j = -1;
+  for (let i = 0; i < c.lines.length; i++) if (absTop(c.lines[i]!) <= y) j = i;
+  if (j < 0) return c.start;
+  const el = c.lines[j]!;
+  const line = c.start + c.rlines[j]!;
+  const nextLine = j + 1 < c.lines.length ? c.start + c.rlines[j + 1]! : (chunks[at + 1]?.start ?? view.lineCount);
+  const top = absTop(el);
+  const height = Math.max(1, el.getBoundingClientRect().height);
   const frac = Math.min(1, Math.max(0, (y - top) / height));
-  return cur.line + frac * Math.max(0, nextLine - cur.line);
+  return line + frac * Math.max(0, nextLine - line);
 }
 
 let scrollTimer: number | undefined;
@@ -230,17 +103,17 @@ window.addEventListener(
     scrollTimer = window.setTimeout(() => {
       scrollTimer = undefined;
       const line = lineAtTop();
-      state = { ...state, line };
-      vscode.setState(state);
-      vscode.postMessage({ type: 'revealLine', line });
+      view.state = { ...view.state, line };
+      vscode.setState(view.state);
+      vscode.postMessage({ type: 'revealLine', uri: view.uri, version: view.version, line });
     }, 50);
   },
   { passive: true },
 );
 
 document.addEventListener('dblclick', (event) => {
-  const el = (event.target as Element | null)?.closest<HTMLElement>('[data-line]');
-  if (el) vscode.postMessage({ type: 'dblclick', line: Number(el.dataset['line']) });
+  const line = event.target instanceof Element ? view.lineOf(event.target) : undefined;
+  if (line !== undefined) vscode.postMessage({ type: 'dblclick', uri: view.uri, version: view.version, line });
 });
 
 /**
@@ -266,9 +139,9 @@ function onLinkClick(event: MouseEvent): void {
     document.getElementById(id)?.scrollIntoView({ block: 'center' });
     return;
   }
-  vscode.postMessage({ type: 'openLink', href });
+  vscode.postMessage({ type: 'openLink', uri: view.uri, version: view.version, href });
 }
 document.addEventListener('click', onLinkClick);
 document.addEventListener('auxclick', onLinkClick);
 
-vscode.postMessage({ type: 'ready' });
+view.ready();

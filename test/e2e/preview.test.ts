@@ -14,6 +14,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseDocument, DomUtils } from 'htmlparser2';
+import { DocumentRenderer } from '../../src/core/markdown/documentRenderer';
 import { withVSCode, waitFor, recordMetric, REPO, type VSCode } from './harness';
 
 const OPEN_TO_SIDE = 'ML Notes: Open Preview to the Side';
@@ -150,6 +152,39 @@ test('patch time for an edit in a long note', T, async () => {
     console.log(`webview patch ms (long.md, ${lines} lines, ${sections * 2} formulas, 1-char edits): ${patchMs.map((m) => m.toFixed(2)).join(', ')} (median ${median.toFixed(2)})`);
     console.log(`keystroke -> preview updated (long.md), wall ms: ${wallMs.join(', ')}`);
     recordMetric('longNote', { file: 'long.md', lines, formulas: sections * 2, patchMs, medianPatchMs: median, keystrokeToPreviewMs: wallMs });
+  });
+});
+
+test('typing at several places in a long note keeps the preview equal to a fresh render', T, async () => {
+  await withVSCode({ name: 'preview-typing-long', files: { 'long.md': longNote(300) } }, async (vs) => {
+    const { page } = vs;
+    await openPreview(vs, 'long.md');
+    const editor = vs.editorOf('long.md');
+    // Start, middle and end of a 3,000-line note, at a fast typist's pace; a new line moves every chunk after it.
+    for (const [line, text] of [[5, 'α '], [1503, '新增 $y_1$ 与'], [2995, 'end\n\n## Added $z$\n']] as const) {
+      await vs.focusEditor(editor);
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input.input').fill(`:${line}`);
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+      await page.keyboard.type(text, { delay: 60 });
+    }
+    await page.keyboard.press('Control+s');
+    const file = path.join(vs.workspace, 'long.md');
+    const final = await waitFor('the note saved', () => {
+      const t = fs.readFileSync(file, 'utf8');
+      return t.includes('## Added') ? t : undefined;
+    });
+    // The reference: a fresh renderer's chunks of the saved text (key, text, absolute lines).
+    const fresh = new DocumentRenderer().render(final).chunks.map((c) => {
+      const dom = parseDocument(c.html);
+      const lines = DomUtils.findAll((e) => e.attribs['data-line'] !== undefined, dom.children).map((e) => c.startLine + Number(e.attribs['data-line']));
+      return { key: c.key, text: DomUtils.textContent(dom), lines };
+    });
+    const shown = () => vs.evalInWebview<typeof fresh>(`[...document.querySelectorAll('#mln-root > .mln-chunk')].map((c) => ({
+      key: c.dataset.key, text: c.textContent, lines: [...c.querySelectorAll('[data-line]')].map((e) => Number(e.dataset.line)) }))`);
+    await waitFor('the preview to show the fresh render of the final text', async () => JSON.stringify(await shown()) === JSON.stringify(fresh), 30_000, 250);
+    assert.deepEqual(await shown(), fresh);
   });
 });
 

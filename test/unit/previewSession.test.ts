@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PreviewSession, type PreviewSessionHost, type RenderedChunks, type Timers } from '../../src/extension/preview/previewSession';
+import { PreviewSession, prefixEnd, type PreviewSessionHost, type RenderedChunks, type Timers } from '../../src/extension/preview/previewSession';
 import type { ToWebview } from '../../src/shared/previewMessages';
 import { planOutputSlots } from '../../src/shared/outputSlots';
 
@@ -65,90 +65,223 @@ const result = (keys: string[], chunksRendered = keys.length): RenderedChunks =>
   chunksRendered,
 });
 
+const URI = 'file:///notes/ddpm.md';
+/** A webview message about the note, as the page sends it. */
+const from = (m: Record<string, unknown>, version = 0) => ({ uri: URI, version, ...m });
+
+type Render = Extract<ToWebview, { type: 'render' }>;
+type Patch = Extract<ToWebview, { type: 'patch' }>;
+
+/** A session whose page said ready and holds a first full render of `keys`. */
+function rendered(keys: string[], opts: Parameters<typeof setup>[0] = {}) {
+  const t = setup(opts);
+  t.session.pageLoading(t.doc);
+  t.session.onMessage(from({ type: 'ready' }));
+  t.session.renderDone(t.doc, 1, t.doc.lineCount, result(keys), true);
+  while (t.timers.pending.size > 0) t.timers.fireAll();
+  t.sent.length = 0;
+  t.calls.length = 0;
+  return t;
+}
+
 describe('PreviewSession', () => {
   it('sends nothing before the page says ready, then asks for a full render', () => {
     const t = setup();
     t.session.pageLoading(t.doc);
-    t.session.renderDone(t.doc, 1, result(['a']), false);
-    t.session.post({ type: 'scrollToLine', line: 3 });
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['a']), false);
+    t.session.scrollToLine(3);
     assert.deepEqual(t.sent, []);
-    t.session.onMessage({ type: 'ready' });
+    t.session.onMessage(from({ type: 'ready' }));
     assert.deepEqual(t.calls, ['render true']);
   });
 
-  it('sends html only for chunks the webview lacks', () => {
+  it('a first render sends every chunk with its html, stamped with uri, version and seq', () => {
     const t = setup();
     t.session.pageLoading(t.doc);
-    t.session.onMessage({ type: 'ready' });
-    t.session.renderDone(t.doc, 1, result(['a', 'b']), true);
-    t.doc.version = 2;
-    t.session.renderDone(t.doc, 2, result(['a', 'c'], 1), false);
+    t.session.onMessage(from({ type: 'ready' }));
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['a', 'b']), true);
     assert.deepEqual(t.sent, [
-      { type: 'render', uri: 'file:///notes/ddpm.md', version: 1, reset: true, lineCount: 10, chunks: [{ key: 'a', start: 0, html: '<p>a</p>' }, { key: 'b', start: 2, html: '<p>b</p>' }] },
-      { type: 'render', uri: 'file:///notes/ddpm.md', version: 2, reset: false, lineCount: 10, chunks: [{ key: 'a', start: 0 }, { key: 'c', start: 2, html: '<p>c</p>' }] },
+      { type: 'render', uri: URI, version: 1, seq: 1, lineCount: 10, chunks: [{ key: 'a', start: 0, html: '<p>a</p>' }, { key: 'b', start: 2, html: '<p>b</p>' }] },
     ]);
   });
 
-  it('after needFullRender, every chunk carries html again', () => {
-    const t = setup();
-    t.session.pageLoading(t.doc);
-    t.session.onMessage({ type: 'ready' });
-    t.session.renderDone(t.doc, 1, result(['a']), true);
-    t.session.onMessage({ type: 'needFullRender' });
-    t.session.renderDone(t.doc, 1, result(['a'], 0), true);
-    const last = t.sent.at(-1) as Extract<ToWebview, { type: 'render' }>;
-    assert.equal(last.reset, true);
-    assert.equal(last.chunks[0]!.html, '<p>a</p>');
-    assert.deepEqual(t.calls, ['render true', 'render true']);
+  it('an edit of one chunk sends one removal and one insertion with html, nothing about the rest', () => {
+    const keys = Array.from({ length: 2000 }, (_, i) => `c${i}`);
+    const t = rendered(keys);
+    t.doc.version = 2;
+    const edited = [...keys];
+    edited[1000] = 'c1000x';
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, result(edited, 1), false);
+    assert.equal(t.sent.length, 1);
+    const seq = (t.sent[0] as Patch).seq;
+    assert.deepEqual(t.sent[0], {
+      type: 'patch', uri: URI, version: 2, seq, base: seq - 1, lineCount: 10,
+      remove: ['c1000'], insert: [{ key: 'c1000x', start: 2000, html: '<p>c1000x</p>', after: 'c999' }], shift: [],
+    });
+    // The issue's budget: a one-character edit's message is at most 4 KB besides the chunk's html.
+    assert.ok(JSON.stringify(t.sent[0]).length - '<p>c1000x</p>'.length <= 4096);
   });
 
-  it('drops a render whose document version is stale, or of another note', () => {
+  it('chunks after a new line move by one line: one shift entry, not one per chunk', () => {
+    const t = rendered(['a', 'b', 'c', 'd']);
+    t.doc.version = 2;
+    // 'b' gained a line: it re-renders as b2 and c, d start one line later.
+    const r: RenderedChunks = {
+      chunks: [
+        { key: 'a', startLine: 0, html: '<p>a</p>' },
+        { key: 'b2', startLine: 2, html: '<p>b2</p>' },
+        { key: 'c', startLine: 5, html: '<p>c</p>' },
+        { key: 'd', startLine: 7, html: '<p>d</p>' },
+      ],
+      chunksRendered: 1,
+    };
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, r, false);
+    const p = t.sent[0] as Patch;
+    assert.deepEqual([p.remove, p.insert, p.shift], [['b'], [{ key: 'b2', start: 2, html: '<p>b2</p>', after: 'a' }], [['c', 1]]]);
+  });
+
+  it('the full render after a quick prefix render is a patch: the prefix chunks are not sent again', () => {
     const t = setup();
     t.session.pageLoading(t.doc);
-    t.session.onMessage({ type: 'ready' });
-    t.doc.version = 5; // edited while version 4 was rendering
-    t.session.renderDone(t.doc, 4, result(['old']), true);
+    t.session.onMessage(from({ type: 'ready' }));
+    t.session.renderDone(t.doc, 1, 4, result(['a', 'b-cut']), true);
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['a', 'b', 'c']), false);
+    t.timers.fireAll();
+    const p = t.sent[1] as Patch;
+    assert.equal(p.type, 'patch');
+    assert.deepEqual([p.remove, p.insert.map((c) => [c.key, c.html !== undefined])], [['b-cut'], [['b', true], ['c', true]]]);
+  });
+
+  it('a chunk the page holds moves without its html', () => {
+    const t = rendered(['a', 'b', 'c']);
+    t.doc.version = 2;
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, result(['a', 'c', 'b'], 0), false);
+    const p = t.sent[0] as Patch;
+    assert.deepEqual(p.remove, []);
+    assert.deepEqual(p.insert, [{ key: 'c', start: 2, after: 'a' }, { key: 'b', start: 4, after: 'c' }]);
+  });
+
+  it('a long note goes out in slices: the chunks around the editor line first, the rest on timer ticks', () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `c${i}`);
+    const t = setup();
+    const host = t.session as unknown as { host: PreviewSessionHost<FakeDoc> };
+    (host.host as { focusLine?: () => number }).focusLine = () => 400; // chunk c200 starts at line 400
+    t.session.pageLoading(t.doc);
+    t.session.onMessage(from({ type: 'ready' }));
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(keys), true);
+    assert.equal(t.sent.length, 1, 'one message now, the rest later');
+    const first = t.sent[0] as Render;
+    assert.ok(first.chunks.some((c) => c.key === 'c200') && first.chunks.length < keys.length);
+    t.timers.fireAll();
+    while (t.timers.pending.size > 0) t.timers.fireAll();
+    const patches = t.sent.slice(1) as Patch[];
+    assert.ok(patches.length >= 2);
+    patches.forEach((p, i) => assert.equal(p.base, i + 1, 'each slice applies to the one before'));
+    // Every chunk arrives exactly once, with its html.
+    const all = [...first.chunks.map((c) => c.key), ...patches.flatMap((p) => p.insert.map((c) => c.key))].sort();
+    assert.deepEqual(all, [...keys].sort());
+    assert.ok(patches.every((p) => p.insert.every((c) => c.html !== undefined)));
+  });
+
+  it('a new full render drops the slices still queued from the previous one', () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `c${i}`);
+    const t = setup();
+    t.session.pageLoading(t.doc);
+    t.session.onMessage(from({ type: 'ready' }));
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(keys), true);
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['z']), true);
+    while (t.timers.pending.size > 0) t.timers.fireAll();
+    assert.deepEqual(t.sent.slice(1).map((m) => m.type), ['render']);
+  });
+
+  it('after needFullRender, the next render is a full one again', () => {
+    const t = rendered(['a']);
+    t.session.onMessage(from({ type: 'needFullRender' }, 1));
+    assert.deepEqual(t.calls, ['render true']);
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['a'], 0), false);
+    const last = t.sent.at(-1) as Render;
+    assert.equal(last.type, 'render');
+    assert.equal(last.chunks[0]!.html, '<p>a</p>');
+  });
+
+  it('drops a render older than one already sent, or of another note; sends one the note has since left', () => {
+    const t = setup();
+    t.session.pageLoading(t.doc);
+    t.session.onMessage(from({ type: 'ready' }));
     const other: FakeDoc = { uri: 'file:///notes/ppo.md', version: 5, lineCount: 3 };
-    t.session.renderDone(other, 5, result(['other']), true);
+    t.session.renderDone(other, 5, other.lineCount, result(['other']), true);
     assert.deepEqual(t.sent, []);
+    t.doc.version = 6; // typed on while versions 4 and 5 were rendering
+    t.session.renderDone(t.doc, 5, 7, result(['five']), true);
+    t.session.renderDone(t.doc, 4, 7, result(['four']), false);
+    t.timers.fireAll();
+    assert.deepEqual(t.sent.map((m) => { const r = m as Render; return [r.type, r.version, r.lineCount]; }), [['render', 5, 7]]);
+  });
+
+  it('drops webview messages about another note, and lines about another version than shown', () => {
+    const t = rendered(['a']); // the page shows version 1
+    t.session.onMessage({ type: 'ready', uri: 'file:///notes/ppo.md', version: 0 });
+    t.session.onMessage({ type: 'needFullRender', uri: 'file:///notes/ppo.md', version: 1 });
+    t.session.onMessage({ type: 'dblclick', uri: 'file:///notes/ppo.md', version: 1, line: 2 });
+    t.session.onMessage(from({ type: 'dblclick', line: 2 }, 0));
+    t.session.onMessage(from({ type: 'revealLine', line: 2 }, 7));
+    assert.deepEqual(t.calls, []);
+    t.session.onMessage(from({ type: 'dblclick', line: 2 }, 1));
+    t.session.onMessage(from({ type: 'revealLine', line: 3 }, 1));
+    assert.deepEqual(t.calls, ['jump 2', 'reveal 3']);
+  });
+
+  it('a hidden preview gets no renders; shown again, it asks for one full render', () => {
+    const t = rendered(['a']);
+    t.session.setVisible(false);
+    t.doc.version = 2;
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, result(['b']), false);
+    t.session.scrollToLine(1);
+    assert.deepEqual(t.sent, []);
+    t.session.setVisible(true);
+    assert.deepEqual(t.calls, ['render true']);
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, result(['b']), false);
+    assert.equal((t.sent.at(-1) as Render | undefined)?.type, 'render');
   });
 
   it('coalesces output changes into one outputs message keyed key:n', async () => {
     const t = setup({ outputs: { 'k:0': '<pre>45%</pre>', 'k:1': '<pre>b</pre>' } });
     t.session.pageLoading(t.doc);
-    t.session.onMessage({ type: 'ready' });
+    t.session.onMessage(from({ type: 'ready' }));
     t.session.outputsChanged();
     t.session.outputsChanged();
     t.session.outputsChanged();
     assert.equal(t.timers.pending.size, 1);
     t.timers.fireAll();
     await t.settle();
-    assert.deepEqual(t.sent, [{ type: 'outputs', outputs: { 'k:0': '<pre>45%</pre>', 'k:1': '<pre>b</pre>' } }]);
+    assert.deepEqual(t.sent, [{ type: 'outputs', uri: URI, outputs: { 'k:0': '<pre>45%</pre>', 'k:1': '<pre>b</pre>' } }]);
     // Same length, different content: still sent (the webview compares content, see outputSlots).
     t.setOutputs({ 'k:0': '<pre>46%</pre>', 'k:1': '<pre>b</pre>' });
     t.session.outputsChanged();
     t.timers.fireAll();
     await t.settle();
-    assert.deepEqual(t.sent.at(-1), { type: 'outputs', outputs: { 'k:0': '<pre>46%</pre>', 'k:1': '<pre>b</pre>' } });
+    assert.deepEqual(t.sent.at(-1), { type: 'outputs', uri: URI, outputs: { 'k:0': '<pre>46%</pre>', 'k:1': '<pre>b</pre>' } });
   });
 
   it('re-sends outputs after a render that changed chunks, not after a cached one', async () => {
     const t = setup({ outputs: { 'k:0': 'x' } });
     t.session.pageLoading(t.doc);
-    t.session.onMessage({ type: 'ready' });
-    t.session.renderDone(t.doc, 1, result(['a']), true);
-    assert.equal(t.timers.pending.size, 1);
+    t.session.onMessage(from({ type: 'ready' }));
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['a']), true);
     t.timers.fireAll();
     await t.settle();
+    assert.deepEqual(t.sent.map((m) => m.type), ['render', 'outputs']);
     t.doc.version = 2;
-    t.session.renderDone(t.doc, 2, result(['a'], 0), false);
-    assert.equal(t.timers.pending.size, 0);
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, result(['a'], 0), false);
+    t.timers.fireAll();
+    await t.settle();
+    assert.deepEqual(t.sent.map((m) => m.type), ['render', 'outputs', 'patch']);
   });
 
   it('drops outputs read for a note the panel has left', async () => {
     const t = setup({ outputs: { 'k:0': 'x' } });
     t.session.pageLoading(t.doc);
-    t.session.onMessage({ type: 'ready' });
+    t.session.onMessage(from({ type: 'ready' }));
     t.session.outputsChanged();
     t.timers.fireAll(); // outputsFor is now in flight for ddpm.md
     t.session.document = { uri: 'file:///notes/ppo.md', version: 1, lineCount: 3 };
@@ -159,7 +292,7 @@ describe('PreviewSession', () => {
   it('dispose cancels a pending outputs update', () => {
     const t = setup({ outputs: {} });
     t.session.pageLoading(t.doc);
-    t.session.onMessage({ type: 'ready' });
+    t.session.onMessage(from({ type: 'ready' }));
     t.session.outputsChanged();
     t.session.dispose();
     assert.equal(t.timers.pending.size, 0);
@@ -168,25 +301,37 @@ describe('PreviewSession', () => {
   it('reveals and jumps to clamped lines; reveal follows the scroll-sync setting', () => {
     const on = setup();
     on.session.pageLoading(on.doc);
-    on.session.onMessage({ type: 'revealLine', line: 3.7 });
-    on.session.onMessage({ type: 'revealLine', line: 99 });
-    on.session.onMessage({ type: 'dblclick', line: -4 });
+    on.session.onMessage(from({ type: 'revealLine', line: 3.7 }));
+    on.session.onMessage(from({ type: 'revealLine', line: 99 }));
+    on.session.onMessage(from({ type: 'dblclick', line: -4 }));
     assert.deepEqual(on.calls, ['reveal 3', 'reveal 9', 'jump 0']);
     const off = setup({ scrollSync: false });
     off.session.pageLoading(off.doc);
-    off.session.onMessage({ type: 'revealLine', line: 3 });
+    off.session.onMessage(from({ type: 'revealLine', line: 3 }));
     assert.deepEqual(off.calls, []);
   });
 
   it('ignores malformed messages from the webview', () => {
     const t = setup();
     t.session.pageLoading(t.doc);
-    for (const m of [null, 'ready', {}, { type: 'revealLine', line: 'x' }, { type: 'revealLine', line: Number.NaN }, { type: 'dblclick' }, { type: 'openLink', href: 42 }, { type: 'exec' }]) {
+    for (const m of [null, 'ready', {}, { type: 'ready' }, from({ type: 'ready' }, Number.NaN), from({ type: 'revealLine', line: 'x' }), from({ type: 'revealLine', line: Number.NaN }), from({ type: 'dblclick' }), from({ type: 'openLink', href: 42 }), from({ type: 'exec' })]) {
       t.session.onMessage(m);
     }
     assert.deepEqual(t.calls, []);
-    t.session.onMessage({ type: 'openLink', href: 'https://arxiv.org/abs/2006.11239' });
+    t.session.onMessage(from({ type: 'openLink', href: 'https://arxiv.org/abs/2006.11239' }));
     assert.deepEqual(t.calls, ['link https://arxiv.org/abs/2006.11239']);
+  });
+});
+
+describe('prefixEnd (the quick first render of a long note)', () => {
+  const lines = Array.from({ length: 4000 }, (_, i) => (i % 5 === 4 ? '' : `第${i}行`));
+  const at = (i: number) => lines[i]!;
+  it('stops at the first blank line 150 lines past the editor line', () => {
+    assert.equal(prefixEnd(at, lines.length, 1000), 1154);
+  });
+  it('renders short notes, and notes seen near their end, whole', () => {
+    assert.equal(prefixEnd(at, 1000, 0), undefined);
+    assert.equal(prefixEnd(at, lines.length, 3500), undefined);
   });
 });
 

@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { RenderService } from '../renderService';
 import { Disposable } from '../util/dispose';
 import { openLink } from './links';
-import { PreviewSession } from './previewSession';
+import { PreviewSession, prefixEnd } from './previewSession';
 import { previewHtml } from './webviewHtml';
 
 export const PREVIEW_VIEW_TYPE = 'mlNotes.preview';
@@ -47,6 +47,7 @@ export class PreviewPanel extends Disposable {
       outputsFor: outputs ? (document) => outputs.outputsFor(document) : undefined,
       requestRender: (reset) => this.schedule(0, reset),
       scrollSync: () => previewSettings().scrollSync,
+      focusLine: () => this.editorFor()?.visibleRanges[0]?.start.line ?? this.initialLine,
       revealLine: (line) => this.revealInEditor(line),
       jumpToLine: (line) => void this.jumpToLine(line),
       openLink: (href) => {
@@ -74,10 +75,13 @@ export class PreviewPanel extends Disposable {
       vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
         if (e.textEditor.document !== this.document || !previewSettings().scrollSync) return;
         if (Date.now() < this.ignoreEditorScrollUntil || e.visibleRanges.length === 0) return;
-        this.session.post({ type: 'scrollToLine', line: e.visibleRanges[0]!.start.line });
+        this.session.scrollToLine(e.visibleRanges[0]!.start.line);
       }),
     );
     this._register(renders.onDidReset(() => this.refresh(true)));
+    // A hidden preview renders nothing; shown again, it catches up with one full render.
+    this.session.setVisible(panel.visible);
+    this._register(panel.onDidChangeViewState(() => this.session.setVisible(panel.visible)));
     // Type settings live in the page's style: a new page, which renders in full when ready.
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -127,12 +131,31 @@ export class PreviewPanel extends Disposable {
     this.schedule(0, reset);
   }
 
+  /**
+   * Renders after `delay` ms without edits, but no later than `delay` after the first edit not
+   * yet rendered (a fast typist would otherwise postpone it forever). A cold render in flight is
+   * cancelled by an edit (the renderer keeps the chunks it finished, so the next one resumes); an
+   * incremental one is left to finish and the next render starts right after it, so fast typing
+   * cannot keep cancelling every render.
+   */
   private schedule(delay: number, reset = false): void {
-    if (!this.session.ready) return; // 'ready' triggers the first render
+    if (!this.session.ready || !this.session.visible) return; // 'ready' / being shown triggers the next render
+    this.wantReset ||= reset;
+    if (this.inFlight) {
+      this.dirty = true;
+      if (this.inFlight.cold || reset) this.cts?.cancel();
+      else return;
+    }
+    const now = Date.now();
+    this.pendingSince ??= now;
     clearTimeout(this.timer);
-    this.cts?.cancel();
-    this.timer = setTimeout(() => void this.update(reset), delay);
+    this.timer = setTimeout(() => void this.update(), Math.max(0, Math.min(delay, this.pendingSince + delay - now)));
   }
+
+  private wantReset = false;
+  private dirty = false;
+  private pendingSince: number | undefined;
+  private inFlight: { cold: boolean } | undefined;
 
   private cancelPending(): void {
     clearTimeout(this.timer);
@@ -140,19 +163,45 @@ export class PreviewPanel extends Disposable {
     this.cts?.dispose();
   }
 
-  private async update(reset: boolean): Promise<void> {
+  private async update(): Promise<void> {
     const document = this.document;
     if (!document || this.isDisposed) return;
+    let reset = this.wantReset;
+    this.wantReset = false;
+    this.pendingSince = undefined;
+    this.dirty = false;
     this.cts?.dispose();
     const cts = (this.cts = new vscode.CancellationTokenSource());
     const version = document.version;
+    const cold = reset || this.session.needsFullRender;
+    const flight = (this.inFlight = { cold });
     try {
+      // A long note's first render starts with the part on screen: the lines up to a little past
+      // the editor's first visible line, rendered alone (the full render then reuses its chunks).
+      if (cold) {
+        const focus = this.editorFor()?.visibleRanges[0]?.start.line ?? this.initialLine ?? 0;
+        const end = prefixEnd((l) => document.lineAt(l).text, document.lineCount, focus);
+        if (end !== undefined) {
+          const prefix = await this.renders.renderPrefix(document, end, cts.token);
+          if (cts.token.isCancellationRequested || this.isDisposed) return;
+          this.session.renderDone(document, version, prefix.lineCount, { chunks: prefix.doc.chunks, chunksRendered: prefix.doc.stats.chunksRendered }, true);
+          reset = false;
+        }
+      }
       const result = await this.renders.render(document, cts.token);
       if (cts.token.isCancellationRequested || this.isDisposed) return;
-      this.session.renderDone(document, version, { chunks: result.doc.chunks, chunksRendered: result.doc.stats.chunksRendered }, reset);
+      this.session.renderDone(document, version, result.lineCount, { chunks: result.doc.chunks, chunksRendered: result.doc.stats.chunksRendered }, reset);
     } catch (e) {
       if (!(e instanceof RenderCancelled)) this.logger.error('preview render failed', e);
+    } finally {
+      if (this.inFlight === flight) this.inFlight = undefined;
+      // Edits (or a reset) came in while this render ran: the next one starts now.
+      if (this.dirty && !this.isDisposed && this.inFlight === undefined) this.schedule(0);
     }
+  }
+
+  private editorFor(): vscode.TextEditor | undefined {
+    return vscode.window.visibleTextEditors.find((e) => e.document === this.document);
   }
 
   private revealInEditor(line: number): void {

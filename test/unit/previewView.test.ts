@@ -1,0 +1,254 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Window } from 'happy-dom';
+import { PreviewView } from '../../src/webview/previewView';
+import { PreviewSession, type PreviewSessionHost } from '../../src/extension/preview/previewSession';
+import type { FromWebview, PreviewState, ToWebview } from '../../src/shared/previewMessages';
+
+// The webview's patch logic on a DOM (happy-dom), fed by the host's PreviewSession as in the
+// extension: messages go through JSON, as postMessage would carry them.
+
+const URI = 'file:///notes/ddpm.md';
+
+/** A chunk as the test means it: its key, its first line, and its blocks' relative lines. */
+interface Spec {
+  key: string;
+  start: number;
+  /** Relative lines of its paragraphs (default: one at 0). */
+  lines?: number[];
+  /** Runnable block's snippet key, if the chunk is a code block. */
+  snippet?: string;
+}
+
+const htmlOf = (s: Spec): string =>
+  s.snippet
+    ? `<pre class="mln-runnable" data-snippet="${s.snippet}" data-line="0"><code>${s.key}</code></pre>`
+    : (s.lines ?? [0]).map((l) => `<p data-line="${l}">${s.key}/${l}</p>`).join('');
+
+function setup(focusLine?: number) {
+  const window = new Window();
+  const document = window.document;
+  document.body.innerHTML = `<main id="mln-root" data-state='${JSON.stringify({ uri: URI })}'></main>`;
+  const root = document.getElementById('mln-root') as unknown as HTMLElement;
+  const toHost: FromWebview[] = [];
+  let saved: PreviewState | undefined;
+  const idle: Array<() => void> = [];
+  const view = new PreviewView(
+    root,
+    { postMessage: (m) => void toHost.push(m), setState: (s) => void (saved = s), getState: () => saved },
+    { idle: (fn) => void idle.push(fn) },
+  );
+  // Host side: the session posts into `wire`; `deliver` hands queued messages to the page.
+  const wire: ToWebview[] = [];
+  const timers: Array<() => void> = [];
+  const doc = { uri: URI, version: 0, lineCount: 100 };
+  const host: PreviewSessionHost<typeof doc> = {
+    post: (m) => void wire.push(JSON.parse(JSON.stringify(m)) as ToWebview),
+    uriOf: (d) => d.uri,
+    requestRender: () => undefined,
+    scrollSync: () => true,
+    focusLine: () => focusLine,
+    revealLine: () => undefined,
+    jumpToLine: () => undefined,
+    openLink: () => undefined,
+    logError: () => undefined,
+  };
+  const session = new PreviewSession(host, { set: (fn) => timers.push(fn), clear: () => undefined });
+  session.pageLoading(doc);
+  session.onMessage({ type: 'ready', uri: URI, version: 0 });
+  const api = {
+    window,
+    root,
+    view,
+    toHost,
+    wire,
+    /** The host renders `specs` as version+1 (reset: a full render). */
+    render(specs: Spec[], reset = false) {
+      doc.version++;
+      session.renderDone(doc, doc.version, doc.lineCount, { chunks: specs.map((s) => ({ key: s.key, startLine: s.start, html: htmlOf(s) })), chunksRendered: 1 }, reset);
+      while (timers.length) timers.shift()!();
+    },
+    /** Hands every message on the wire to the page, except those `drop` says are lost. */
+    deliver(drop: (m: ToWebview) => boolean = () => false) {
+      for (const m of wire.splice(0)) if (!drop(m)) view.handle(m);
+    },
+    renumber() {
+      while (idle.length) idle.shift()!();
+    },
+    /** What the page shows: each chunk's key and its blocks' text and absolute data-line. */
+    shown() {
+      return [...root.children].map((c) => ({
+        key: (c as HTMLElement).dataset['key'],
+        blocks: [...c.querySelectorAll('[data-line]')].map((b) => `${b.textContent}@${b.getAttribute('data-line')}`),
+      }));
+    },
+    /** What it should show for `specs`, computed from the specs alone. */
+    expected(specs: Spec[]) {
+      return specs.map((s) => ({
+        key: s.key,
+        blocks: s.snippet ? [`${s.key}@${s.start}`] : (s.lines ?? [0]).map((l) => `${s.key}/${l}@${s.start + l}`),
+      }));
+    },
+    byKey: (key: string) => root.querySelector(`[data-key="${key}"]`),
+  };
+  return api;
+}
+
+const specs = (keys: string[], lines = 2): Spec[] => keys.map((key, i) => ({ key, start: i * lines }));
+
+describe('PreviewView (webview patch, on a DOM)', () => {
+  it('keyed insert: a new chunk goes in its place, the others stay the same elements', () => {
+    const t = setup();
+    t.render(specs(['a', 'b', 'c']), true);
+    t.deliver();
+    const [a, c] = [t.byKey('a'), t.byKey('c')];
+    const next = [{ key: 'a', start: 0 }, { key: 'n', start: 2 }, { key: 'b', start: 4 }, { key: 'c', start: 6 }];
+    t.render(next);
+    t.deliver();
+    t.renumber();
+    assert.deepEqual(t.shown(), t.expected(next));
+    assert.equal(t.byKey('a'), a);
+    assert.equal(t.byKey('c'), c);
+  });
+
+  it('keyed move: a chunk the page holds moves without new html and keeps its element', () => {
+    const t = setup();
+    t.render(specs(['a', 'b', 'c', 'd']), true);
+    t.deliver();
+    const b = t.byKey('b');
+    const next = [{ key: 'a', start: 0 }, { key: 'c', start: 2 }, { key: 'd', start: 4 }, { key: 'b', start: 6 }];
+    t.render(next);
+    assert.ok(!JSON.stringify(t.wire).includes('b/0'), 'no html for the moved chunk');
+    t.deliver();
+    t.renumber();
+    assert.deepEqual(t.shown(), t.expected(next));
+    assert.equal(t.byKey('b'), b);
+  });
+
+  it('keyed remove, and chunks after it take their new lines (lazily, exact at once for lineOf)', () => {
+    const t = setup();
+    t.render([{ key: 'a', start: 0 }, { key: 'b', start: 2, lines: [0, 1] }, { key: 'c', start: 5, lines: [0, 2] }], true);
+    t.deliver();
+    const next = [{ key: 'a', start: 0 }, { key: 'c', start: 2, lines: [0, 2] }];
+    t.render(next);
+    t.deliver();
+    // Before the idle renumbering, scroll sync and double-click already see the new lines.
+    const c2 = t.root.querySelectorAll('[data-key="c"] [data-line]')[1]!;
+    assert.equal(t.view.lineOf(c2), 4);
+    assert.equal(t.view.bracket(4).prev?.el, c2);
+    t.renumber();
+    assert.deepEqual(t.shown(), t.expected(next));
+  });
+
+  it('random edits keep the page equal to the chunks of the last render', () => {
+    const t = setup();
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    let keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    let fresh = 100;
+    let lines = 2;
+    t.render(specs(keys), true);
+    t.deliver();
+    for (let round = 0; round < 200; round++) {
+      keys = [...keys];
+      const i = rand(keys.length);
+      switch (rand(4)) {
+        case 0: keys.splice(i, 0, `k${fresh++}`); break;
+        case 1: if (keys.length > 1) keys.splice(i, 1); break;
+        case 2: keys[i] = `k${fresh++}`; break;
+        default: { const [m] = keys.splice(i, 1); keys.splice(rand(keys.length + 1), 0, m!); }
+      }
+      lines = 1 + rand(3);
+      t.render(specs(keys, lines));
+      t.deliver();
+      if (rand(3) === 0) t.renumber();
+    }
+    t.renumber();
+    assert.deepEqual(t.shown(), t.expected(specs(keys, lines)));
+  });
+
+  it('a long note sent in slices, starting at the editor line, ends up whole and in order', () => {
+    const t = setup(500);
+    const all = specs(Array.from({ length: 400 }, (_, i) => `k${i}`));
+    t.render(all, true);
+    assert.ok(t.wire.length > 3, `sent in slices (${t.wire.length})`);
+    t.view.handle(t.wire.shift()!);
+    assert.ok(t.byKey('k250'), 'the first message holds the chunk at the editor line');
+    assert.equal(t.byKey('k0'), null);
+    t.deliver();
+    t.renumber();
+    assert.deepEqual(t.shown(), t.expected(all));
+  });
+
+  it('a lost message is seen (the next patch does not fit): the page asks once for a full render, then recovers', () => {
+    const t = setup();
+    t.render(specs(['a', 'b', 'c']), true);
+    t.deliver();
+    // Lost: the removal of b. The next patches still name only keys the page holds.
+    t.render([{ key: 'a', start: 0 }, { key: 'c', start: 4 }]);
+    t.deliver(() => true);
+    t.render([{ key: 'a', start: 0 }, { key: 'c', start: 4 }, { key: 'd', start: 6 }]);
+    t.deliver();
+    t.render([{ key: 'a', start: 0 }, { key: 'c', start: 4 }, { key: 'd', start: 6 }, { key: 'e', start: 8 }]);
+    t.deliver();
+    assert.deepEqual(t.toHost.map((m) => m.type), ['needFullRender'], 'asked once');
+    assert.deepEqual(t.toHost[0], { type: 'needFullRender', uri: URI, version: 1 });
+    assert.deepEqual(t.shown(), t.expected(specs(['a', 'b', 'c'])), 'nothing applied on top of a gap');
+    const final = specs(['a', 'x', 'y', 'z']);
+    t.render(final, true);
+    t.deliver();
+    assert.deepEqual(t.shown(), t.expected(final));
+    t.render(specs(['a', 'z']));
+    t.deliver();
+    t.renumber();
+    assert.deepEqual(t.shown(), t.expected(specs(['a', 'z'])), 'patches apply again');
+  });
+
+  it('a patch naming a chunk the page lacks (no html) also asks for a full render', () => {
+    const t = setup();
+    t.render(specs(['a']), true);
+    t.deliver();
+    t.view.handle({ type: 'patch', uri: URI, version: 9, seq: 2, base: 1, lineCount: 9, remove: [], insert: [{ key: 'ghost', start: 0, after: null }], shift: [] });
+    assert.deepEqual(t.toHost.map((m) => m.type), ['needFullRender']);
+  });
+
+  it('drops messages about another note, and stale or repeated ones, without asking for anything', () => {
+    const t = setup();
+    t.render(specs(['a', 'b']), true);
+    t.deliver();
+    t.render(specs(['a', 'c']));
+    const [patch] = t.wire.splice(0);
+    const other = 'file:///notes/ppo.md';
+    assert.equal(t.view.handle({ ...patch!, uri: other } as ToWebview), false);
+    assert.equal(t.view.handle({ type: 'render', uri: other, version: 9, seq: 99, lineCount: 1, chunks: [{ key: 'p', start: 0, html: '<p>ppo</p>' }] }), false);
+    assert.equal(t.view.handle({ type: 'outputs', uri: other, outputs: { 's:0': '<pre>ppo</pre>' } }), false);
+    assert.deepEqual(t.shown(), t.expected(specs(['a', 'b'])));
+    t.view.handle(patch!);
+    t.view.handle(patch!); // delivered twice: the second is stale
+    t.view.handle({ type: 'render', uri: URI, version: 1, seq: 1, lineCount: 4, chunks: [{ key: 'old', start: 0, html: '<p data-line="0">old</p>' }] });
+    assert.deepEqual(t.shown(), t.expected(specs(['a', 'c'])));
+    assert.deepEqual(t.toHost, []);
+    assert.equal(t.root.ownerDocument.body.dataset['mlnVersion'], '2');
+  });
+
+  it('output slots: set under their block by key:n, updated only where changed, removed when gone', () => {
+    const t = setup();
+    const code: Spec[] = [{ key: 'p', start: 0 }, { key: 'c1', start: 2, snippet: 's' }, { key: 'c2', start: 6, snippet: 's' }];
+    t.render(code, true);
+    t.deliver();
+    t.view.handle({ type: 'outputs', uri: URI, outputs: { 's:0': '<pre>first</pre>', 's:1': '<pre>second</pre>' } });
+    const slots = () => [...t.root.querySelectorAll('.mln-output-slot')].map((s) => [(s.previousElementSibling as HTMLElement).textContent, s.textContent]);
+    assert.deepEqual(slots(), [['c1', 'first'], ['c2', 'second']]);
+    const slot1 = t.root.querySelector('[data-key="c1"] .mln-output-slot')!;
+    const inner = slot1.firstElementChild;
+    t.view.handle({ type: 'outputs', uri: URI, outputs: { 's:0': '<pre>first</pre>', 's:1': '<pre>2nd</pre>' } });
+    assert.deepEqual(slots(), [['c1', 'first'], ['c2', '2nd']]);
+    assert.equal(slot1.firstElementChild, inner, 'an unchanged slot is not rewritten');
+    // A new runnable block before them: occurrences move, and so do the outputs.
+    t.render([{ key: 'p', start: 0 }, { key: 'c0', start: 1, snippet: 's' }, { key: 'c1', start: 2, snippet: 's' }, { key: 'c2', start: 6, snippet: 's' }]);
+    t.deliver();
+    assert.deepEqual(slots(), [['c0', 'first'], ['c1', '2nd']]);
+    t.view.handle({ type: 'outputs', uri: URI, outputs: {} });
+    assert.deepEqual(slots(), []);
+  });
+});
