@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as vm from 'node:vm';
 import { findSnippets, type Snippet } from '../../src/core/snippets/snippets';
 import { startInKernel } from '../../src/runner/jupyter/kernelRun';
 import type { SnippetOutput } from '../../src/runner/outputs';
@@ -51,8 +52,8 @@ async function run(k: TsSession, all: Snippet[], i: number): Promise<SnippetOutp
   return Object.assign(output, { result: result.status });
 }
 
-function textOf(out: SnippetOutput): string {
-  return out.items.filter((i) => i.kind === 'text').map((i) => (i as { text: string }).text).join('');
+function textOf(out: SnippetOutput, stream: 'stdout' | 'stderr' = 'stdout'): string {
+  return out.items.filter((i) => i.kind === 'text' && i.stream === stream).map((i) => (i as { text: string }).text).join('');
 }
 
 function errorOf(out: SnippetOutput): { message: string; line?: number } | undefined {
@@ -93,5 +94,142 @@ describe('TypeScript session (real processes)', () => {
     assert.equal(textOf(b).trim(), '42 42 42 42');
     assert.equal(b.backend, 'wasm');
     assert.equal(k.executionCount, 2);
+  });
+
+  it('re-runs a block that declares const, and reports to ml-notes from a later block', async () => {
+    const k = newSession();
+    const all = note("import { metric } from 'ml-notes';\nconst x: number = 1;\nconst { y, z = 3 } = { y: 2 };", 'metric("loss", x + y + z);\nconsole.log(x, y, z);');
+    for (let n = 0; n < 2; n++) {
+      const a = await run(k, all, 0);
+      assert.equal(a.result, 'succeeded', JSON.stringify(a.items));
+    }
+    const b = await run(k, all, 1);
+    assert.equal(b.result, 'succeeded', JSON.stringify(b.items));
+    assert.equal(textOf(b).trim(), '1 2 3');
+    assert.deepEqual(b.metrics['loss'], [[0, 6]]);
+  });
+
+  it('an error (or a syntax error) fails its block, not the session; its line is the note line', async () => {
+    const k = newSession();
+    const all = note('const before = 7;\nthrow new Error("boom");', 'const = ;', 'console.log(before);');
+    const a = await run(k, all, 0);
+    assert.equal(a.result, 'failed');
+    const err = errorOf(a);
+    assert.equal(err?.message, 'boom');
+    const text = '# 笔记\n\n' + ['const before = 7;\nthrow new Error("boom");'].map((b) => `段落 0。\n\n\`\`\`ts {run #b0}\n${b}\n\`\`\`\n`).join('');
+    assert.equal(err?.line, text.split('\n').findIndex((l) => l.startsWith('throw')) + 1);
+    const pid = k.pid;
+    const b = await run(k, all, 1);
+    assert.equal(b.result, 'failed');
+    assert.match(errorOf(b)?.message ?? '', /syntax error/i);
+    const c = await run(k, all, 2);
+    assert.equal(c.result, 'succeeded', JSON.stringify(c.items));
+    assert.equal(textOf(c).trim(), '7');
+    assert.equal(k.pid, pid);
+  });
+
+  it('interrupt stops an awaiting loop (timer awaits, then settled-promise awaits) and keeps the state', async () => {
+    const k = newSession();
+    const all = note(
+      "import * as tf from '@tensorflow/tfjs';\nconst w = tf.variable(tf.scalar(5));\nlet steps = 0;",
+      'for (;;) { steps++; if (steps === 3) console.log("looping"); await new Promise((r) => setTimeout(r, 1)); }',
+      // On the wasm backend `data()` settles without a macrotask: this loop never yields to the event loop.
+      'for (;;) { steps++; if (steps % 1000 === 0) console.log("spinning"); const l = w.square(); await l.data(); l.dispose(); }',
+      'console.log(w.dataSync()[0], steps > 3);',
+    );
+    assert.equal((await run(k, all, 0)).result, 'succeeded');
+    const pid = k.pid;
+    for (const [i, marker] of [[1, 'looping'], [2, 'spinning']] as const) {
+      const started = startInKernel({ snippet: all[i]!, all, kernel: k, label: 'test' });
+      await until(() => textOf(started.collector.output).includes(marker), marker);
+      await started.process!.cancel();
+      const { result, output } = await started.done;
+      assert.equal(result.status, 'cancelled');
+      assert.equal(errorOf(output), undefined, JSON.stringify(output.items));
+      assert.equal(k.state, 'idle');
+    }
+    const d = await run(k, all, 3);
+    assert.equal(d.result, 'succeeded', JSON.stringify(d.items));
+    assert.equal(textOf(d).trim(), '5 true');
+    assert.equal(k.pid, pid);
+  });
+
+  it('restart clears the bindings and the execution count', async () => {
+    const k = newSession();
+    const all = note('const kept = 1;', 'console.log(typeof kept);');
+    assert.equal((await run(k, all, 0)).result, 'succeeded');
+    assert.equal(textOf(await run(k, all, 1)).trim(), 'number');
+    const pid = k.pid!;
+    await k.restart();
+    assert.equal(k.executionCount, 0);
+    assert.equal(pidAlive(pid), false);
+    const b = await run(k, all, 1);
+    assert.equal(textOf(b).trim(), 'undefined');
+    assert.equal(k.executionCount, 1);
+  });
+
+  it('a synchronous endless loop is stopped by ending the session: reported, no process left, a new session next run', async () => {
+    const k = newSession();
+    const all = note('const lost = 1;', 'while (true) {}', 'console.log(typeof lost);');
+    assert.equal((await run(k, all, 0)).result, 'succeeded');
+    const pid = k.pid!;
+    const started = startInKernel({ snippet: all[1]!, all, kernel: k, label: 'test' });
+    await until(() => k.state === 'busy', 'busy');
+    await started.process!.cancel();
+    const { result, output } = await started.done;
+    assert.equal(result.status, 'cancelled');
+    assert.match(errorOf(output)?.message ?? '', /session was ended: its variables are lost/);
+    assert.equal(k.state, 'dead');
+    await until(() => !pidAlive(pid), 'the session process to be gone');
+    const c = await run(k, all, 2);
+    assert.equal(c.result, 'succeeded', JSON.stringify(c.items));
+    assert.equal(textOf(c).trim(), 'undefined');
+    assert.match(textOf(c, 'stderr'), /new TypeScript session/);
+    assert.notEqual(k.pid, pid);
+  });
+
+  it('killing the session\'s parent leaves no session process, even while a block spins', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mln-ts-parent-'));
+    const script = join(dir, 'parent.ts');
+    writeFileSync(
+      script,
+      `import { TsSession } from ${JSON.stringify(join(REPO, 'src/runner/tsSession/tsSession'))};
+import { tfjsKernelEnv } from ${JSON.stringify(join(REPO, 'src/runner/runSnippet'))};
+const paths = ${JSON.stringify(paths)};
+const s = new TsSession({ node: process.execPath, kernel: paths.tfjsKernel, cwd: ${JSON.stringify(REPO)}, env: tfjsKernelEnv({ paths, tfjsBackend: 'wasm', nativeModulePaths: [] }) });
+s.start().then(() => {
+  void s.execute('while (true) {}', () => undefined);
+  setTimeout(() => console.log('PID ' + s.pid), 300);
+});
+`,
+    );
+    const parent = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    parent.stdout.setEncoding('utf8');
+    parent.stdout.on('data', (d: string) => (out += d));
+    await until(() => /PID \d+/.test(out), 'the session pid', 60_000);
+    const pid = Number(/PID (\d+)/.exec(out)![1]);
+    assert.ok(pidAlive(pid));
+    parent.kill('SIGKILL');
+    await until(() => !pidAlive(pid), 'the session process to end after its parent');
+  });
+
+  it('blocks run fresh with {run fresh}, their own backend=, or the process setting', () => {
+    assert.deepEqual(tsModeFor({}, 'session'), { mode: 'session' });
+    assert.equal(tsModeFor({ fresh: 'true' }, 'session').mode, 'process');
+    assert.equal(tsModeFor({ fresh: 'false' }, 'session').mode, 'session');
+    assert.equal(tsModeFor({ backend: 'cpu' }, 'session').mode, 'process');
+    assert.equal(tsModeFor({}, 'process').mode, 'process');
+  });
+});
+
+describe('TypeScript session block transform', () => {
+  it('declares top-level names as bindings, keeps lines, leaves nested and kept-local names alone', () => {
+    const src = "import tf, { a as b } from 'x';\nconst { c, d: [e] } = o;\nfunction f() { const inner = 1; return inner; }\nclass G {}\nfor (const h of []) {}\nconst console = 1;\nthrow new Error('line 7');";
+    const block = compileBlock(src, { keepLocal: (n) => n === 'console' });
+    assert.deepEqual([...block.bindings].sort(), ['G', 'b', 'c', 'e', 'f', 'tf']);
+    assert.equal(typeof vm.runInNewContext(block.script), 'function');
+    assert.equal(block.script.split('\n').length, src.split('\n').length + 1);
+    assert.equal(block.script.split('\n')[6], "throw new Error('line 7');");
   });
 });
