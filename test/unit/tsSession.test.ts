@@ -214,6 +214,20 @@ s.start().then(() => {
     await until(() => !pidAlive(pid), 'the session process to end after its parent');
   });
 
+  it('the sample notes\' TypeScript blocks run one after another in one session', { timeout: 120_000 }, async () => {
+    // Real material with clashing top-level names (tf, metric, plot, helpers): each block re-declares them.
+    const k = newSession();
+    for (const name of ['01-edm-unified-diffusion.md', '09-actor-critic.md', '10-kimi-k1.5-rl.md', '11-trpo.md', '12-policy-gradient.md', 'README.md']) {
+      const all = findSnippets(readFileSync(join(REPO, 'notes', name), 'utf8'));
+      const ts = all.filter((x) => x.kernel === 'tfjs');
+      assert.ok(ts.length >= 1, name);
+      for (const snippet of ts) {
+        const { result, output } = await startInKernel({ snippet, all, kernel: k, label: 'test' }).done;
+        assert.equal(result.status, 'succeeded', `${name} ${snippet.key}: ${JSON.stringify(output.items).slice(0, 1500)}`);
+      }
+    }
+  });
+
   it('blocks run fresh with {run fresh}, their own backend=, or the process setting', () => {
     assert.deepEqual(tsModeFor({}, 'session'), { mode: 'session' });
     assert.equal(tsModeFor({ fresh: 'true' }, 'session').mode, 'process');

@@ -48,8 +48,8 @@ class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
         lenses.push(new vscode.CodeLens(range, { title: vscode.l10n.t('$(circle-slash) No kernel for {0}', s.lang || '?'), command: '' }));
         continue;
       }
-      if (s.kernel === 'python') {
-        const k = this.runner.kernelState(document.uri);
+      if (s.kernel === 'python' || s.kernel === 'tfjs') {
+        const k = this.runner.kernelState(document.uri, s.kernel);
         const n = this.runner.executionCountOf(document.uri, s.key);
         if (k || n !== undefined) {
           const title = `${n !== undefined ? `[${n}] ` : ''}${k ? kernelStateLabel(k.state) : ''}`;
@@ -107,7 +107,9 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
   kernelStatus.name = vscode.l10n.t('ML Notes: Jupyter kernel');
   const updateKernelStatus = (): void => {
     const doc = vscode.window.activeTextEditor?.document;
-    const k = doc && doc.languageId === 'markdown' ? runner.kernelState(doc.uri) : undefined;
+    // A note may have both a Jupyter kernel and a TypeScript session: a busy one shows first.
+    const both = doc && doc.languageId === 'markdown' ? [runner.kernelState(doc.uri, 'python'), runner.kernelState(doc.uri, 'tfjs')] : [];
+    const k = both.find((x) => x?.state === 'busy') ?? both.find((x) => x !== undefined);
     if (!k) {
       kernelStatus.hide();
       return;

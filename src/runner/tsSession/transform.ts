@@ -60,7 +60,7 @@ export function compileBlock(source: string, opts: CompileOptions = {}): Compile
   let js: string;
   try {
     // keepUnusedImports: an import in one block is often used only by later blocks.
-    js = transform(source, { transforms: ['typescript'], keepUnusedImports: true, disableESTransforms: true, filePath: 'snippet.ts' }).code;
+    js = transform(source, { transforms: ['typescript'], keepUnusedImports: true, filePath: 'snippet.ts' }).code;
   } catch (e) {
     const m = /\((\d+):(\d+)\)/.exec((e as Error).message);
     throw new BlockSyntaxError(`syntax error: ${(e as Error).message}`, m ? Number(m[1]) : undefined);
