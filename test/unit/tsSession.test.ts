@@ -217,7 +217,7 @@ s.start().then(() => {
   it('the sample notes\' TypeScript blocks run one after another in one session', { timeout: 120_000 }, async () => {
     // Real material with clashing top-level names (tf, metric, plot, helpers): each block re-declares them.
     const k = newSession();
-    for (const name of ['01-edm-unified-diffusion.md', '09-actor-critic.md', '10-kimi-k1.5-rl.md', '11-trpo.md', '12-policy-gradient.md', 'README.md']) {
+    for (const name of ['09-actor-critic.md', '10-kimi-k1.5-rl.md', '11-trpo.md', '12-policy-gradient.md', 'README.md']) {
       const all = findSnippets(readFileSync(join(REPO, 'notes', name), 'utf8'));
       const ts = all.filter((x) => x.kernel === 'tfjs');
       assert.ok(ts.length >= 1, name);
