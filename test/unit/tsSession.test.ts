@@ -78,10 +78,13 @@ async function until(cond: () => boolean, what: string, ms = 20_000): Promise<vo
   }
 }
 
+/** Long enough for a loaded machine; a hang fails instead of blocking the run. */
+const T = { timeout: 90_000 };
+
 before(() => assert.ok(existsSync(paths.tfjsKernel), 'run `npm run build` first'));
 
 describe('TypeScript session (real processes)', () => {
-  it('keeps tensors, plain variables, functions and classes between blocks', async () => {
+  it('keeps tensors, plain variables, functions and classes between blocks', T, async () => {
     const k = newSession();
     const all = note(
       "import * as tf from '@tensorflow/tfjs';\nconst w = tf.scalar(2);\nlet steps: number = 40;\nfunction double(x: number): number { return 2 * x; }\nclass Box { constructor(readonly v: number) {} }",
@@ -96,7 +99,7 @@ describe('TypeScript session (real processes)', () => {
     assert.equal(k.executionCount, 2);
   });
 
-  it('re-runs a block that declares const, and reports to ml-notes from a later block', async () => {
+  it('re-runs a block that declares const, and reports to ml-notes from a later block', T, async () => {
     const k = newSession();
     const all = note("import { metric } from 'ml-notes';\nconst x: number = 1;\nconst { y, z = 3 } = { y: 2 };", 'metric("loss", x + y + z);\nconsole.log(x, y, z);');
     for (let n = 0; n < 2; n++) {
@@ -109,7 +112,7 @@ describe('TypeScript session (real processes)', () => {
     assert.deepEqual(b.metrics['loss'], [[0, 6]]);
   });
 
-  it('an error (or a syntax error) fails its block, not the session; its line is the note line', async () => {
+  it('an error (or a syntax error) fails its block, not the session; its line is the note line', T, async () => {
     const k = newSession();
     const all = note('const before = 7;\nthrow new Error("boom");', 'const = ;', 'console.log(before);');
     const a = await run(k, all, 0);
@@ -125,10 +128,16 @@ describe('TypeScript session (real processes)', () => {
     const c = await run(k, all, 2);
     assert.equal(c.result, 'succeeded', JSON.stringify(c.items));
     assert.equal(textOf(c).trim(), '7');
+    // A rejection nobody awaits (tfjs-backend-wasm's own handler would end the process on it).
+    const stray = note('void Promise.reject(new Error("stray"));\nawait new Promise((r) => setTimeout(r, 50));', 'console.log(before + 1);');
+    const d = await run(k, stray, 0);
+    assert.match(errorOf(d)?.message ?? '', /stray/);
+    const e = await run(k, stray, 1);
+    assert.equal(textOf(e).trim(), '8', JSON.stringify(e.items));
     assert.equal(k.pid, pid);
   });
 
-  it('interrupt stops an awaiting loop (timer awaits, then settled-promise awaits) and keeps the state', async () => {
+  it('interrupt stops an awaiting loop (timer awaits, then settled-promise awaits) and keeps the state', T, async () => {
     const k = newSession();
     const all = note(
       "import * as tf from '@tensorflow/tfjs';\nconst w = tf.variable(tf.scalar(5));\nlet steps = 0;",
@@ -152,9 +161,16 @@ describe('TypeScript session (real processes)', () => {
     assert.equal(d.result, 'succeeded', JSON.stringify(d.items));
     assert.equal(textOf(d).trim(), '5 true');
     assert.equal(k.pid, pid);
+    // Interrupt while idle stops async work a finished block left running.
+    const bg = note('let bg = 0;\nvoid (async () => { for (;;) { bg++; await new Promise((r) => setTimeout(r, 1)); } })();', 'const seen = bg;\nawait new Promise((r) => setTimeout(r, 300));\nconsole.log(bg > seen ? "still running" : "stopped");');
+    assert.equal((await run(k, bg, 0)).result, 'succeeded');
+    assert.equal(textOf(await run(k, bg, 1)).trim(), 'still running');
+    await k.interrupt();
+    const after = await run(k, bg, 1);
+    assert.equal(textOf(after).trim(), 'stopped', JSON.stringify(after.items));
   });
 
-  it('restart clears the bindings and the execution count', async () => {
+  it('restart clears the bindings and the execution count', T, async () => {
     const k = newSession();
     const all = note('const kept = 1;', 'console.log(typeof kept);');
     assert.equal((await run(k, all, 0)).result, 'succeeded');
@@ -168,7 +184,7 @@ describe('TypeScript session (real processes)', () => {
     assert.equal(k.executionCount, 1);
   });
 
-  it('a synchronous endless loop is stopped by ending the session: reported, no process left, a new session next run', async () => {
+  it('a synchronous endless loop is stopped by ending the session: reported, no process left, a new session next run', T, async () => {
     const k = newSession();
     const all = note('const lost = 1;', 'while (true) {}', 'console.log(typeof lost);');
     assert.equal((await run(k, all, 0)).result, 'succeeded');
@@ -188,7 +204,7 @@ describe('TypeScript session (real processes)', () => {
     assert.notEqual(k.pid, pid);
   });
 
-  it('killing the session\'s parent leaves no session process, even while a block spins', async () => {
+  it('killing the session\'s parent leaves no session process, even while a block spins', T, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mln-ts-parent-'));
     const script = join(dir, 'parent.ts');
     writeFileSync(

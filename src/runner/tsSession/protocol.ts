@@ -20,8 +20,8 @@ export const ENV_SESSION_TOKEN = 'MLNOTES_SESSION_TOKEN';
 
 export type HostMessage =
   | { readonly type: 'execute'; readonly id: number; readonly code: string }
-  /** Stops the block `id` (or async work it left running) at its next await. */
-  | { readonly type: 'interrupt'; readonly id: number };
+  /** Stops, at their next await, every async function called before it (the running block, and async work earlier blocks left running). */
+  | { readonly type: 'interrupt' };
 
 export type SessionMessage =
   | { readonly type: 'ready' }

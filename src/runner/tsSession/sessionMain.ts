@@ -38,8 +38,8 @@ function send(m: SessionMessage, stream: NodeJS.WriteStream = stdout): void {
 /**
  * The control connection lives in a worker thread: a block's loop that only awaits settled
  * promises (`await loss.data()` on the cpu/wasm backends) never yields to the main event loop,
- * so a message there would never be read. The worker stores the interrupted block's id in shared
- * memory, which `check` reads synchronously after every await.
+ * so a message there would never be read. The worker counts interrupts in shared memory, which
+ * the block's checks read synchronously after every await (transform.ts).
  */
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -56,7 +56,7 @@ sock.on('data', (d) => {
     buf = buf.slice(nl + 1);
     let m;
     try { m = JSON.parse(line); } catch { continue; }
-    if (m.type === 'interrupt') Atomics.store(flag, 0, m.id);
+    if (m.type === 'interrupt') Atomics.add(flag, 0, 1);
     else parentPort.postMessage(m);
   }
 });
@@ -90,8 +90,9 @@ async function run(deps: SessionDeps, socket: string, token: string): Promise<vo
     return;
   }
   const { tf } = backend;
+  /** How many interrupts the host sent. */
   const flag = new Int32Array(new SharedArrayBuffer(4));
-  /** The block that runs now (or ran last: an interrupt when idle stops async work it left behind). */
+  /** The block that runs now (or ran last). */
   let current = 0;
   let running = false;
   let reporter = deps.createReporter(tf);
@@ -100,10 +101,12 @@ async function run(deps: SessionDeps, socket: string, token: string): Promise<vo
   const sessionNames = new Set<string>();
   const keepLocal = (name: string): boolean => !sessionNames.has(name) && name in globalThis;
   const helper = {
-    c<T>(value?: T): T | undefined {
-      if (Atomics.load(flag, 0) === current) throw new Interrupted('interrupted');
+    /** After an await: throws when an interrupt came since the async function was called (`count`). */
+    c<T>(value: T, count: number): T {
+      if (Atomics.load(flag, 0) !== count) throw new Interrupted('interrupted');
       return value;
     },
+    n: (): number => Atomics.load(flag, 0),
     g: globalThis as Record<string, unknown>,
     d: (m: unknown): unknown => (m && typeof m === 'object' && (m as { __esModule?: boolean }).__esModule ? (m as { default: unknown }).default : m),
   };
@@ -126,6 +129,10 @@ async function run(deps: SessionDeps, socket: string, token: string): Promise<vo
     if (running) reportError(e, current);
     else stderr.write(`Uncaught ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   };
+  // WARNING: tfjs-backend-wasm's Emscripten module adds handlers that rethrow (ending the
+  // process on any unhandled rejection, e.g. a block's forgotten await); the session's replace them.
+  process.removeAllListeners('uncaughtException');
+  process.removeAllListeners('unhandledRejection');
   process.on('uncaughtException', stray);
   process.on('unhandledRejection', stray);
 

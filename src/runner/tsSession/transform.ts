@@ -6,9 +6,11 @@
  *   Node's REPL: their names are declared with `var` in a script run in the session's realm, so
  *   a later block sees them, and re-running a block that declares `const x` assigns x again
  *   instead of failing with "x has already been declared";
- * - every `await e` becomes `H.c(await e)` (and each `for await` iteration calls `H.c()`), where
- *   `H.c` throws when the block was interrupted: an async training loop stops at its next await
- *   and the session keeps its state.
+ * - every async function (and the block itself) notes the session's interrupt count when it is
+ *   called, and every `await e` becomes `H.c(await e, count)` (each `for await` iteration calls
+ *   `H.c(undefined, count)`), which throws when an interrupt came since: an async training loop
+ *   stops at its next await, and so does async work an earlier block left running, while
+ *   functions called after the interrupt run normally. The session keeps its state.
  *
  * The parsing is acorn's; the edits are magic-string's. Everything the rewrite adds goes on the
  * block's first line or inside a line, so line N of the block stays line N of the script.
@@ -18,8 +20,10 @@ import { full } from 'acorn-walk';
 import MagicString from 'magic-string';
 import { transform } from 'sucrase';
 
-/** The session helper's name inside a block (c: interrupt check, g: the global object, d: default import). */
+/** The session helper's name inside a block (c: interrupt check, n: interrupt count, g: the global object, d: default import). */
 export const HELPER = '__mlnSession';
+/** The interrupt count an async function was called at. */
+const COUNT = '__mlnInterrupts';
 /** Names a block never turns into session bindings (they are the wrapper's parameters). */
 const WRAPPER_NAMES = new Set([HELPER, 'require', 'module', 'exports']);
 
@@ -83,17 +87,27 @@ export function compileBlock(source: string, opts: CompileOptions = {}): Compile
   // Interrupt checks. acorn-walk's `full` visits children before their parent, so an inner
   // await's opening is inserted first: prependRight puts the outer one before it, appendLeft
   // puts the outer closing after the inner one.
+  const check = `${HELPER}.c(undefined, ${COUNT});`;
   full(ast, (n) => {
     const node = n as AnyNode;
     if (node.type === 'AwaitExpression') {
       ms.prependRight(node.start, `${HELPER}.c(`);
-      ms.appendLeft(node.end, ')');
+      ms.appendLeft(node.end, `, ${COUNT})`);
     } else if (node.type === 'ForOfStatement' && node['await'] === true) {
       const body = node['body'] as AnyNode;
-      if (body.type === 'BlockStatement') ms.appendLeft(body.start + 1, `${HELPER}.c();`);
+      if (body.type === 'BlockStatement') ms.appendLeft(body.start + 1, check);
       else {
-        ms.prependRight(body.start, `{${HELPER}.c();`);
+        ms.prependRight(body.start, `{${check}`);
         ms.appendLeft(body.end, '}');
+      }
+    } else if ((node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression') && node['async'] === true) {
+      const body = node['body'] as AnyNode;
+      const note = `const ${COUNT} = ${HELPER}.n();`;
+      if (body.type === 'BlockStatement') ms.appendLeft(body.start + 1, note);
+      else {
+        // `async (x) => await f(x)`: a body to hold the count (the await's own wrapping goes inside it).
+        ms.prependRight(body.start, `{${note}return (`);
+        ms.appendLeft(body.end, ');}');
       }
     }
   });
@@ -179,7 +193,7 @@ export function compileBlock(source: string, opts: CompileOptions = {}): Compile
   const bindings = [...hoisted];
   const head = bindings.length ? `var ${bindings.join(', ')};` : '';
   // One line: the head and the wrapper share the block's first line, so line numbers stay the same.
-  const script = `${head}(async function (${HELPER}, require, module, exports) {"use strict";${prologue}${ms.toString()}\n})`;
+  const script = `${head}(async function (${HELPER}, require, module, exports) {"use strict";const ${COUNT} = ${HELPER}.n();${prologue}${ms.toString()}\n})`;
   return { script, bindings };
 }
 

@@ -105,7 +105,7 @@ export class TsSession implements KernelSession {
    */
   async interrupt(): Promise<void> {
     if (!this.conn || (this._state !== 'busy' && this._state !== 'idle')) return;
-    this.send({ type: 'interrupt', id: this.lastId });
+    this.send({ type: 'interrupt' });
     const run = this.current;
     if (!run) return;
     let timer: NodeJS.Timeout | undefined;
