@@ -110,13 +110,19 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
     // A note may have both a Jupyter kernel and a TypeScript session: a busy one shows first.
     const both = doc && doc.languageId === 'markdown' ? [runner.kernelState(doc.uri, 'python'), runner.kernelState(doc.uri, 'tfjs')] : [];
     const k = both.find((x) => x?.state === 'busy') ?? both.find((x) => x !== undefined);
+    const ts = k !== undefined && k === both[1];
     if (!k) {
       kernelStatus.hide();
       return;
     }
     const icon = k.state === 'busy' ? '$(circle-filled)' : k.state === 'dead' ? '$(error)' : k.state === 'idle' ? '$(circle-outline)' : '$(loading~spin)';
     kernelStatus.text = `${icon} ${vscode.l10n.t('Kernel')} ${kernelStateLabel(k.state)} [${k.executionCount}]`;
-    kernelStatus.tooltip = k.state === 'busy' ? vscode.l10n.t('Jupyter kernel of this note — click to interrupt') : k.state === 'dead' ? vscode.l10n.t('The kernel died — click to restart it') : vscode.l10n.t('Jupyter kernel of this note');
+    kernelStatus.tooltip =
+      k.state === 'busy'
+        ? ts ? vscode.l10n.t('TypeScript session of this note — click to interrupt') : vscode.l10n.t('Jupyter kernel of this note — click to interrupt')
+        : k.state === 'dead'
+          ? ts ? vscode.l10n.t('The TypeScript session ended — the next run starts a new one; click to restart it now') : vscode.l10n.t('The kernel died — click to restart it')
+          : ts ? vscode.l10n.t('TypeScript session of this note') : vscode.l10n.t('Jupyter kernel of this note');
     kernelStatus.command = k.state === 'busy' ? 'mlNotes.kernel.interrupt' : k.state === 'dead' ? 'mlNotes.kernel.restart' : undefined;
     kernelStatus.show();
   };
