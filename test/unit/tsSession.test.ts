@@ -26,13 +26,12 @@ const REPO = join(__dirname, '..', '..');
 const paths = distKernelPaths(join(REPO, 'dist'));
 
 const sessions: TsSession[] = [];
-function newSession(extra: { interruptGraceMs?: number } = {}): TsSession {
+function newSession(backend = 'wasm'): TsSession {
   const s = new TsSession({
     node: process.execPath,
     kernel: paths.tfjsKernel,
     cwd: REPO,
-    env: tfjsKernelEnv({ paths, tfjsBackend: 'wasm', nativeModulePaths: [] }),
-    ...extra,
+    env: tfjsKernelEnv({ paths, tfjsBackend: backend, nativeModulePaths: [] }),
   });
   sessions.push(s);
   return s;
@@ -242,6 +241,16 @@ s.start().then(() => {
         assert.equal(result.status, 'succeeded', `${name} ${snippet.key}: ${JSON.stringify(output.items).slice(0, 1500)}`);
       }
     }
+  });
+
+  it('a session whose backend cannot load fails the block with the reason; its process has ended', T, async () => {
+    // tfjs-node is not installed here (FACTS.md), so asking for it fails as a user would see it.
+    const k = newSession('tensorflow');
+    const out = await run(k, note('console.log(1);'), 0);
+    assert.equal(out.result, 'failed');
+    assert.match(errorOf(out)?.message ?? '', /the tensorflow backend is not available/);
+    assert.equal(k.state, 'dead');
+    assert.equal(k.pid, undefined);
   });
 
   it('blocks run fresh with {run fresh}, their own backend=, or the process setting', () => {
