@@ -77,6 +77,20 @@ export function kernelEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Process
   return env;
 }
 
+/** The TypeScript kernel's environment (one-block runs and a note's TypeScript session). */
+export function tfjsKernelEnv(opts: Pick<RunOptions, 'env' | 'tfjsBackend' | 'nativeModulePaths' | 'paths'>, backend?: string): NodeJS.ProcessEnv {
+  return {
+    ...kernelEnv(),
+    ...opts.env,
+    // The extension host's Node is Electron's: this makes it a plain Node for the kernel.
+    ELECTRON_RUN_AS_NODE: '1',
+    MLNOTES_BACKEND: backend ?? opts.tfjsBackend,
+    MLNOTES_NATIVE_PATHS: opts.nativeModulePaths.join(process.platform === 'win32' ? ';' : ':'),
+    MLNOTES_LAB: opts.paths.lab ?? '',
+    MLNOTES_WASM_DIR: opts.paths.wasmDir,
+  };
+}
+
 /** Most ranks a `{run torchrun nproc=N}` block may start. */
 export const MAX_NPROC = Math.max(2, availableParallelism());
 
@@ -114,16 +128,7 @@ export function startSnippet(opts: RunOptions): StartedRun {
       args: ['--enable-source-maps', opts.paths.tfjsKernel, codeFile],
       cwd,
       timeoutMs,
-      env: {
-        ...kernelEnv(),
-        ...opts.env,
-        // The extension host's Node is Electron's: this makes it a plain Node for the kernel.
-        ELECTRON_RUN_AS_NODE: '1',
-        MLNOTES_BACKEND: snippet.attrs['backend'] ?? opts.tfjsBackend,
-        MLNOTES_NATIVE_PATHS: opts.nativeModulePaths.join(process.platform === 'win32' ? ';' : ':'),
-        MLNOTES_LAB: opts.paths.lab ?? '',
-        MLNOTES_WASM_DIR: opts.paths.wasmDir,
-      },
+      env: tfjsKernelEnv(opts, snippet.attrs['backend']),
     };
   } else if (snippet.kernel === 'python' && opts.python && opts.paths.pythonKernel) {
     spec = pythonSpec(opts, combined.code, dir, cwd, timeoutMs, nproc);

@@ -48,8 +48,8 @@ class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
         lenses.push(new vscode.CodeLens(range, { title: vscode.l10n.t('$(circle-slash) No kernel for {0}', s.lang || '?'), command: '' }));
         continue;
       }
-      if (s.kernel === 'python') {
-        const k = this.runner.kernelState(document.uri);
+      if (s.kernel === 'python' || s.kernel === 'tfjs') {
+        const k = this.runner.kernelState(document.uri, s.kernel);
         const n = this.runner.executionCountOf(document.uri, s.key);
         if (k || n !== undefined) {
           const title = `${n !== undefined ? `[${n}] ` : ''}${k ? kernelStateLabel(k.state) : ''}`;
@@ -107,14 +107,22 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
   kernelStatus.name = vscode.l10n.t('ML Notes: Jupyter kernel');
   const updateKernelStatus = (): void => {
     const doc = vscode.window.activeTextEditor?.document;
-    const k = doc && doc.languageId === 'markdown' ? runner.kernelState(doc.uri) : undefined;
+    // A note may have both a Jupyter kernel and a TypeScript session: a busy one shows first.
+    const both = doc && doc.languageId === 'markdown' ? [runner.kernelState(doc.uri, 'python'), runner.kernelState(doc.uri, 'tfjs')] : [];
+    const k = both.find((x) => x?.state === 'busy') ?? both.find((x) => x !== undefined);
+    const ts = k !== undefined && k === both[1];
     if (!k) {
       kernelStatus.hide();
       return;
     }
     const icon = k.state === 'busy' ? '$(circle-filled)' : k.state === 'dead' ? '$(error)' : k.state === 'idle' ? '$(circle-outline)' : '$(loading~spin)';
     kernelStatus.text = `${icon} ${vscode.l10n.t('Kernel')} ${kernelStateLabel(k.state)} [${k.executionCount}]`;
-    kernelStatus.tooltip = k.state === 'busy' ? vscode.l10n.t('Jupyter kernel of this note — click to interrupt') : k.state === 'dead' ? vscode.l10n.t('The kernel died — click to restart it') : vscode.l10n.t('Jupyter kernel of this note');
+    kernelStatus.tooltip =
+      k.state === 'busy'
+        ? ts ? vscode.l10n.t('TypeScript session of this note — click to interrupt') : vscode.l10n.t('Jupyter kernel of this note — click to interrupt')
+        : k.state === 'dead'
+          ? ts ? vscode.l10n.t('The TypeScript session ended — the next run starts a new one; click to restart it now') : vscode.l10n.t('The kernel died — click to restart it')
+          : ts ? vscode.l10n.t('TypeScript session of this note') : vscode.l10n.t('Jupyter kernel of this note');
     kernelStatus.command = k.state === 'busy' ? 'mlNotes.kernel.interrupt' : k.state === 'dead' ? 'mlNotes.kernel.restart' : undefined;
     kernelStatus.show();
   };

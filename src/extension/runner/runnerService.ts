@@ -3,7 +3,8 @@ import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/s
 import { OutputCollector, type SnippetOutput } from '../../runner/outputs';
 import type { PlotSpec } from '../../runner/protocol';
 import { RunnerCore } from '../../runner/runnerCore';
-import { effectiveTimeoutMs, kernelEnv, startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
+import { effectiveTimeoutMs, kernelEnv, startSnippet, tfjsKernelEnv, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
+import { TsSession, tsModeFor, type TsMode } from '../../runner/tsSession/tsSession';
 import { KernelRegistry } from '../../runner/jupyter/kernelRegistry';
 import { ipykernelInstallHint, pythonModeFor, startInKernel, type PythonMode } from '../../runner/jupyter/kernelRun';
 import { LocalKernel } from '../../runner/jupyter/localKernel';
@@ -42,6 +43,8 @@ export class RunnerService extends Disposable {
   private readonly onDidChangeKernelEmitter = this._register(new vscode.EventEmitter<vscode.Uri>());
   /** A note's kernel changed state or execution count. */
   readonly onDidChangeKernel = this.onDidChangeKernelEmitter.event;
+  /** One TypeScript session per note (TypeScript blocks), with the same lifetime as the Jupyter kernels. */
+  readonly tsSessions: KernelRegistry<TsSession>;
   /** The In [n] each block got when it last ran in its note's kernel. */
   private readonly executionCounts = new Map<string, number>();
   /** Failed runs as diagnostics on their lines (cleared when the block runs again). */
@@ -73,6 +76,8 @@ export class RunnerService extends Disposable {
     this.kernels = new KernelRegistry<KernelSession>((note) => this.onDidChangeKernelEmitter.fire(vscode.Uri.parse(note)));
     // Deactivation kills every kernel at once (registered before the runs' killAll, so it runs after it).
     this._register({ dispose: () => this.kernels.killAll() });
+    this.tsSessions = new KernelRegistry<TsSession>((note) => this.onDidChangeKernelEmitter.fire(vscode.Uri.parse(note)));
+    this._register({ dispose: () => this.tsSessions.killAll() });
     this._register(vscode.workspace.onDidCloseTextDocument((d) => void this.shutdownKernel(d.uri)));
     this.status.name = vscode.l10n.t('ML Notes: running snippet');
     this.status.command = 'mlNotes.stopSnippet';
@@ -124,6 +129,7 @@ export class RunnerService extends Disposable {
         );
       }
     }
+    const tsMode: TsMode | undefined = snippet.kernel === 'tfjs' ? tsModeFor(snippet.attrs, config.get<TsMode>('tfjs.kernel', 'session')).mode : undefined;
     this.clearDiagnostic(document.uri, snippet.key);
     void this.revealPreview(document);
     const label = snippet.id ?? `#${snippet.index}`;
@@ -135,7 +141,20 @@ export class RunnerService extends Disposable {
       const serverUrl = config.get<string>('jupyter.serverUrl', '').trim();
       const token = mode === 'jupyter' && serverUrl ? ((await this.context.secrets.get(JUPYTER_TOKEN_SECRET)) ?? '') : '';
       const start = (): StartedRun =>
-        mode === 'jupyter' && python
+        tsMode === 'session'
+          ? startInKernel({
+              snippet,
+              all,
+              kernel: this.tsSessionFor(document.uri, config),
+              label: 'TypeScript session',
+              timeoutMs: effectiveTimeoutMs(snippet.attrs['timeout'], Math.max(1, config.get<number>('run.timeoutSeconds', 600) || 600) * 1000),
+              onLog,
+              onEvent: (e) => {
+                if (e.type === 'error') this.channel.appendLine(`error${e.line !== undefined ? ` (code line ${e.line})` : ''}: ${e.message}`);
+              },
+              onInvalidEvent: (why) => this.logger.warn(`${name}: dropped an invalid kernel event (${why})`),
+            })
+          : mode === 'jupyter' && python
           ? startInKernel({
               snippet,
               all,
@@ -203,7 +222,7 @@ export class RunnerService extends Disposable {
       }
       const { result, output } = r;
       this.channel.appendLine(`── ${name}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s`);
-      const kernel = mode === 'jupyter' ? this.kernels.get(document.uri.toString()) : undefined;
+      const kernel = mode === 'jupyter' ? this.kernels.get(document.uri.toString()) : tsMode === 'session' ? this.tsSessions.get(document.uri.toString()) : undefined;
       if (kernel) {
         this.executionCounts.set(`${document.uri.toString()}\u0000${snippet.key}`, kernel.executionCount);
         this.onDidChangeKernelEmitter.fire(document.uri);
@@ -255,8 +274,24 @@ export class RunnerService extends Disposable {
     );
   }
 
-  kernelState(note: vscode.Uri): { state: KernelState; executionCount: number } | undefined {
-    const k = this.kernels.get(note.toString());
+  /** The note's TypeScript session, started on first use (run() checked trust). */
+  private tsSessionFor(note: vscode.Uri, config: vscode.WorkspaceConfiguration): TsSession {
+    return this.tsSessions.getOrCreate(
+      note.toString(),
+      () =>
+        new TsSession({
+          node: process.execPath,
+          kernel: this.kernelPaths().tfjsKernel,
+          cwd: vscode.Uri.joinPath(note, '..').fsPath,
+          env: tfjsKernelEnv({ paths: this.kernelPaths(), tfjsBackend: config.get<string>('tfjs.backend', 'auto'), nativeModulePaths: this.nativeModulePaths() }),
+          onLog: (_s, t) => this.channel.append(t),
+        }),
+    );
+  }
+
+  /** `kind`: the note's Jupyter kernel (Python blocks) or its TypeScript session. */
+  kernelState(note: vscode.Uri, kind: 'python' | 'tfjs' = 'python'): { state: KernelState; executionCount: number } | undefined {
+    const k = kind === 'python' ? this.kernels.get(note.toString()) : this.tsSessions.get(note.toString());
     return k ? { state: k.state, executionCount: k.executionCount } : undefined;
   }
 
@@ -265,23 +300,24 @@ export class RunnerService extends Disposable {
     return this.executionCounts.get(`${note.toString()}\u0000${key}`);
   }
 
+  /** The note's kernel commands act on its Jupyter kernel and its TypeScript session alike. */
   async interruptKernel(note: vscode.Uri): Promise<void> {
-    await this.kernels.get(note.toString())?.interrupt();
+    await Promise.all([this.kernels.get(note.toString())?.interrupt(), this.tsSessions.get(note.toString())?.interrupt()]);
   }
 
   async restartKernel(note: vscode.Uri): Promise<void> {
-    const k = this.kernels.get(note.toString());
-    if (!k) return;
+    const ks = [this.kernels.get(note.toString()), this.tsSessions.get(note.toString())].filter((k) => k !== undefined);
+    if (ks.length === 0) return;
     await this.stop(note);
     this.forgetCounts(note);
-    await k.restart();
+    await Promise.all(ks.map((k) => k.restart()));
     this.onDidChangeKernelEmitter.fire(note);
   }
 
   async shutdownKernel(note: vscode.Uri): Promise<void> {
-    if (!this.kernels.get(note.toString())) return;
+    if (!this.kernels.get(note.toString()) && !this.tsSessions.get(note.toString())) return;
     this.forgetCounts(note);
-    await this.kernels.shutdown(note.toString());
+    await Promise.all([this.kernels.shutdown(note.toString()), this.tsSessions.shutdown(note.toString())]);
   }
 
   private forgetCounts(note: vscode.Uri): void {

@@ -2,6 +2,7 @@
  * The TypeScript / TensorFlow.js kernel: a child process that runs one snippet.
  *
  *   node tfjs-kernel.js CODE_FILE
+ *   node tfjs-kernel.js --session      (a note's persistent session: src/runner/tsSession)
  *
  * Environment: MLNOTES_BACKEND (auto | webgpu | tensorflow-gpu | tensorflow | wasm | cpu),
  * MLNOTES_NATIVE_PATHS (node_modules folders to look for @tensorflow/tfjs-node[-gpu], joined
@@ -20,6 +21,8 @@ import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { transform } from 'sucrase';
 import { createReporter, emit } from './report';
+import { SESSION_FLAG } from '../tsSession/protocol';
+import { startSession } from '../tsSession/sessionMain';
 import { findDawn, probeWebGpu, useWebGpu, type AdapterSummary, type WebGpuProbe, type WebGpuStart } from '../webgpu';
 
 type Tf = typeof import('@tensorflow/tfjs');
@@ -243,8 +246,16 @@ async function main(): Promise<void> {
 }
 
 async function runSnippet(tf: Tf, compiled: string): Promise<void> {
+  const snippetRequire = snippetRequireFor(tf, createReporter(tf));
+  // One line: the wrapper shares the snippet's first line, so line numbers stay the same.
+  const wrapped = `(async function (require, module, exports) {${compiled}\n})`;
+  const fn = vm.runInThisContext(wrapped, { filename: SNIPPET_FILE }) as (r: typeof snippetRequire, m: object, e: object) => Promise<void>;
+  const module = { exports: {} };
+  await fn(snippetRequire, module, module.exports);
+}
 
-  const reporter = createReporter(tf);
+/** The `require` a snippet sees: the kernel's tfjs, `ml-notes` as `reporter`, the lab, then the note folder's modules. */
+function snippetRequireFor(tf: Tf, reporter: object): (id: string) => unknown {
   const labPath = process.env['MLNOTES_LAB'];
   let lab: Record<string, unknown> | undefined;
   const userRequire = createRequire(join(process.cwd(), 'snippet.js'));
@@ -260,12 +271,7 @@ async function runSnippet(tf: Tf, compiled: string): Promise<void> {
     }
     return userRequire(id);
   };
-
-  // One line: the wrapper shares the snippet's first line, so line numbers stay the same.
-  const wrapped = `(async function (require, module, exports) {${compiled}\n})`;
-  const fn = vm.runInThisContext(wrapped, { filename: SNIPPET_FILE }) as (r: typeof snippetRequire, m: object, e: object) => Promise<void>;
-  const module = { exports: {} };
-  await fn(snippetRequire, module, module.exports);
+  return snippetRequire;
 }
 
 /** Loads a CommonJS bundle whose `@tensorflow/tfjs` import must be the kernel's `tf`. */
@@ -322,6 +328,9 @@ if (process.argv[2] === PROBE_FLAG) {
     (p) => process.stdout.write(JSON.stringify({ ok: true, summary: p.summary }) + '\n', () => process.exit(0)),
     (e: unknown) => process.stdout.write(JSON.stringify({ ok: false, error: (e as Error).message }) + '\n', () => process.exit(0)),
   );
+} else if (process.argv[2] === SESSION_FLAG) {
+  // A note's persistent TypeScript session (src/runner/tsSession).
+  startSession({ loadBackend, snippetRequire: snippetRequireFor, createReporter, watchParent });
 } else {
   startKernel();
 }
