@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessRun } from '../processRun';
 import { deserialize, request, serialize, type JupyterMessage } from './wire';
-import type { ExecuteResult, IopubSink, KernelSession, KernelState } from './session';
+import { KernelBase } from './kernelBase';
+import type { ExecuteResult, IopubSink } from './session';
 
 /** What a local kernel needs: the one interpreter the runner resolved, and where ours lives. */
 export interface LocalKernelOptions {
@@ -50,10 +51,7 @@ interface Pending {
  * in its own process group with the runner's watchdog (ProcessRun, jupyter_launcher.py), so it
  * obeys the same lifetime rules as a process-per-run block. Restart replaces the process.
  */
-export class LocalKernel implements KernelSession {
-  private _state: KernelState = 'starting';
-  private _executionCount = 0;
-  private readonly listeners = new Set<(s: KernelState) => void>();
+export class LocalKernel extends KernelBase {
   private proc: ProcessRun | undefined;
   private sockets: { shell: import('zeromq').Dealer; control: import('zeromq').Dealer; iopub: import('zeromq').Subscriber } | undefined;
   private key = '';
@@ -63,51 +61,31 @@ export class LocalKernel implements KernelSession {
   private readonly replies = new Map<string, (m: JupyterMessage) => void>();
   private queue: Promise<unknown> = Promise.resolve();
   private closing = false;
-  private started: Promise<void> | undefined;
   private readonly onIopubAny = new Set<() => void>();
-  /** The last start's failure, for the message a dead kernel shows. */
-  lastError: string | undefined;
 
-  constructor(private readonly opts: LocalKernelOptions) {}
-
-  get state(): KernelState {
-    return this._state;
-  }
-
-  get executionCount(): number {
-    return this._executionCount;
+  constructor(private readonly opts: LocalKernelOptions) {
+    super();
   }
 
   get pid(): number | undefined {
     return this.proc?.pid;
   }
 
-  onDidChangeState(cb: (s: KernelState) => void): { dispose(): void } {
-    this.listeners.add(cb);
-    return { dispose: () => this.listeners.delete(cb) };
-  }
-
-  /** Starts the kernel (once); resolves when it answers, rejects when it cannot start. */
-  start(): Promise<void> {
-    this.started ??= this.launch();
-    return this.started;
-  }
-
-  execute(code: string, sink: IopubSink, opts: { silent?: boolean } = {}): Promise<ExecuteResult> {
+  override execute(code: string, sink: IopubSink, opts: { silent?: boolean } = {}): Promise<ExecuteResult> {
     // One block at a time: the kernel queues too, but an interrupt must reach the block that runs.
     const run = this.queue.then(() => this.executeNow(code, sink, opts.silent ?? false));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  async interrupt(): Promise<void> {
+  override async interrupt(): Promise<void> {
     if (!this.proc || this._state === 'dead' || this._state === 'closed') return;
     if (process.platform === 'win32') await this.controlRequest('interrupt_request', {}, 2000);
     else this.proc.interrupt();
   }
 
   /** A fresh kernel process: every variable is gone, the execution count starts again. */
-  async restart(): Promise<void> {
+  override async restart(): Promise<void> {
     this.setState('restarting');
     await this.stopProcess();
     this.closing = false;
@@ -116,27 +94,21 @@ export class LocalKernel implements KernelSession {
     await this.started;
   }
 
-  async shutdown(): Promise<void> {
+  override async shutdown(): Promise<void> {
     if (this._state === 'closed') return;
     await this.stopProcess();
     this.setState('closed');
   }
 
   /** Deactivation: SIGKILL to the kernel's processes now, synchronously. */
-  killNow(): void {
+  override killNow(): void {
     this.closing = true;
     this.proc?.killNow();
     this.closeSockets();
     this.setState('closed');
   }
 
-  private setState(s: KernelState): void {
-    if (this._state === s) return;
-    this._state = s;
-    for (const l of this.listeners) l(s);
-  }
-
-  private async launch(): Promise<void> {
+  protected override async launch(): Promise<void> {
     this.setState(this._state === 'restarting' ? 'restarting' : 'starting');
     this.dir = mkdtempSync(join(tmpdir(), 'mln-kernel-'));
     this.key = randomBytes(32).toString('hex');
