@@ -261,6 +261,35 @@ describe('ml-notes run with a Jupyter kernel (needs npm run build)', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /ipykernel is not installed/);
   });
+
+  it('exit 2 with the cause when --server refuses the connection or is not a Jupyter server; no token in the message', async () => {
+    const token = randomBytes(8).toString('hex');
+    // A port that was free a moment ago and has no listener now: the connection is refused.
+    const closed = await new Promise<number>((resolvePort) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as AddressInfo).port;
+        srv.close(() => resolvePort(p));
+      });
+    });
+    const r = await cli(['--python', PY, '--id', 'a', '--server', `http://127.0.0.1:${closed}/?token=${token}`]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot reach the Jupyter server at http://127\\.0\\.0\\.1:${closed}/: ECONNREFUSED`));
+    assert.equal(r.stdout, '');
+    // Something listens there, but it is no Jupyter server (an HTTP server that answers 404).
+    const http = await import('node:http');
+    const other = http.createServer((_req, res) => res.writeHead(404).end('not here'));
+    await new Promise<void>((r2) => other.listen(0, '127.0.0.1', () => r2()));
+    try {
+      const port = (other.address() as AddressInfo).port;
+      const r3 = await cli(['--python', PY, '--id', 'a', '--json', '--server', `http://127.0.0.1:${port}/?token=${token}`]);
+      assert.equal(r3.code, 2, r3.stderr);
+      assert.match(r3.stderr, /does not answer as a Jupyter server \(HTTP 404/);
+      assert.ok(!(r.stderr + r3.stderr).includes(token), 'the token is in the message');
+    } finally {
+      other.close();
+    }
+  });
 });
 
 describe('Jupyter kernel time limit', () => {

@@ -25,6 +25,9 @@ export function parseServerUrl(url: string): { baseUrl: string; token: string } 
   return { baseUrl: base, token };
 }
 
+/** How long the server may take to answer `GET /api` before it counts as unreachable. */
+const REACH_TIMEOUT_MS = 10_000;
+
 type Services = typeof import('@jupyterlab/services');
 let services: Services | undefined;
 /** @jupyterlab/services is large: loaded on the first remote kernel only. */
@@ -136,6 +139,12 @@ export class RemoteKernel extends KernelBase {
 
   protected override async launch(): Promise<void> {
     const s = loadServices();
+    const unreachable = await this.reach();
+    if (unreachable) {
+      this.lastError = unreachable;
+      this.setState('dead');
+      throw new Error(unreachable);
+    }
     try {
       const model = await s.KernelAPI.startNew({ name: this.opts.kernelName ?? 'python3' }, this.settings);
       const k = new s.KernelConnection({ model, serverSettings: this.settings, handleComms: false });
@@ -152,9 +161,34 @@ export class RemoteKernel extends KernelBase {
       this.setState('idle');
     } catch (e) {
       // The server's error without the request (whose headers hold the token).
-      this.lastError = `the Jupyter server refused to start a kernel: ${e instanceof Error ? e.message.replace(this.opts.token, '…') : 'unknown error'}`;
+      this.lastError = `the Jupyter server refused to start a kernel: ${e instanceof Error ? this.redact(e.message) : 'unknown error'}`;
       this.setState('dead');
       throw new Error(this.lastError);
     }
+  }
+
+  /**
+   * `GET /api` (the server's version; it needs no token) before asking for a kernel:
+   * @jupyterlab/services reports a refused connection as a bare "fetch failed", so the cause
+   * (ECONNREFUSED, a name that does not resolve, a timeout, not a Jupyter server) is found here.
+   */
+  private async reach(): Promise<string | undefined> {
+    const where = `the Jupyter server at ${this.opts.baseUrl}`;
+    let res: Response;
+    try {
+      res = await fetch(new URL('api', this.opts.baseUrl), { headers: { Authorization: `token ${this.opts.token}` }, signal: AbortSignal.timeout(REACH_TIMEOUT_MS) });
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      const why = err.name === 'TimeoutError' ? `no answer within ${REACH_TIMEOUT_MS / 1000} s` : (err.cause?.code ?? err.cause?.message ?? err.message);
+      return `cannot reach ${where}: ${this.redact(why)}`;
+    }
+    const body = (await res.json().catch(() => undefined)) as { version?: unknown } | undefined;
+    if (!res.ok || typeof body?.version !== 'string') return `${where} does not answer as a Jupyter server (HTTP ${res.status} for /api)`;
+    return undefined;
+  }
+
+  /** A message that may quote the request, without the token. */
+  private redact(text: string): string {
+    return this.opts.token ? text.split(this.opts.token).join('…') : text;
   }
 }
