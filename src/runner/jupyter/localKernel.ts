@@ -12,6 +12,9 @@ import type { ExecuteResult, IopubSink } from './session';
 /** What a local kernel needs: the one interpreter the runner resolved, and where ours lives. */
 export interface LocalKernelOptions {
   readonly interpreter: string;
+  /** A kernelspec's interpreter flags and ipykernel arguments (kernelSpecs.ts), around our launcher. */
+  readonly pythonArgs?: readonly string[];
+  readonly kernelArgs?: readonly string[];
   /** dist/kernels/jupyter_launcher.py (next to python_kernel.py and matplotlibrc). */
   readonly launcher: string;
   /** dist/kernels/matplotlibrc; used unless the user has a MATPLOTLIBRC of their own. */
@@ -120,7 +123,7 @@ export class LocalKernel extends KernelBase {
     const env: NodeJS.ProcessEnv = { ...this.opts.env, PYTHONUNBUFFERED: '1', PYDEVD_DISABLE_FILE_VALIDATION: '1' };
     if (this.opts.matplotlibrc && !env['MATPLOTLIBRC']) env['MATPLOTLIBRC'] = this.opts.matplotlibrc;
     const proc = new ProcessRun(
-      { command: this.opts.interpreter, args: ['-u', this.opts.launcher, '-f', connFile], cwd: this.opts.cwd, env },
+      { command: this.opts.interpreter, args: [...(this.opts.pythonArgs ?? []), '-u', this.opts.launcher, '-f', connFile, ...(this.opts.kernelArgs ?? [])], cwd: this.opts.cwd, env },
       { onLog: (stream, text) => this.opts.onLog?.(stream, text), onEvent: () => undefined },
     );
     this.proc = proc;
