@@ -96,6 +96,20 @@ describe('Jupyter kernel (real ipykernel)', () => {
     assert.equal(textOf(c), '6\n');
   });
 
+  it('Interrupt Kernel (the kernel interrupted, not the run cancelled) stops the block without a failure', async () => {
+    const k = newKernel();
+    const { all } = note('kept = 5', 'import time\nwhile True:\n    time.sleep(0.05)', 'print(kept)');
+    await run(k, all, 0);
+    const started = startInKernel({ snippet: all[1]!, all, kernel: k, label: 'test' });
+    await waitFor(() => k.state === 'busy', 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    await k.interrupt();
+    const { result, output } = await started.done;
+    assert.equal(result.status, 'cancelled');
+    assert.deepEqual(output.items.filter((i) => i.kind === 'error'), []);
+    assert.equal(textOf(await run(k, all, 2)), '5\n');
+  });
+
   it('a restart clears the state; the error names the note line', async () => {
     const k = newKernel();
     const { text, all } = note('secret = 1', 'x = 1\nprint(secret)');
