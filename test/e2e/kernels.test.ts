@@ -189,15 +189,22 @@ test('interrupt keeps the state, restart clears it, the variables view lists the
     const header = pane.locator('.pane-header').first();
     await header.waitFor({ state: 'visible', timeout: 20_000 });
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
-    const rows = pane.locator('.monaco-list-row');
-    const rowTexts = async (): Promise<string[]> => (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
-    await waitFor('variables listed', async () => (await rowTexts()).some((t) => /^arr\b/.test(t)) && (await rowTexts()).some((t) => /^kept\b/.test(t)), 30_000);
-    const vars = await rowTexts();
-    const arr = vars.find((t) => /^arr\b/.test(t))!;
-    if (numpy) assert.match(arr, /numpy\.ndarray \[3, 4\] float32/, arr);
-    else assert.match(arr, /list = \[1, 2, 3\]/, arr);
-    assert.match(vars.find((t) => /^kept\b/.test(t))!, /str = '还在'/);
-    assert.ok(!vars.some((t) => /^(np|math|In|Out)\b/.test(t)), `modules and IPython's names are not listed: ${vars.join(' | ')}`);
+    /** name → description of each row in the view. */
+    const listed = async (): Promise<Map<string, string>> => {
+      const rows = pane.locator('.monaco-list-row');
+      const m = new Map<string, string>();
+      for (let i = 0; i < (await rows.count()); i++) {
+        const name = (await rows.nth(i).locator('.label-name').first().innerText().catch(() => '')).trim();
+        if (name) m.set(name, (await rows.nth(i).locator('.label-description').first().innerText().catch(() => '')).trim());
+      }
+      return m;
+    };
+    await waitFor('variables listed', async () => (await listed()).has('arr') && (await listed()).has('kept'), 30_000);
+    const vars = await listed();
+    if (numpy) assert.match(vars.get('arr')!, /^numpy\.ndarray \[3, 4\] float32 = array/);
+    else assert.match(vars.get('arr')!, /^list = \[1, 2, 3\]/);
+    assert.equal(vars.get('kept'), "str = '还在'");
+    assert.deepEqual([...vars.keys()].sort(), ['arr', 'kept'], 'modules and IPython\'s own names are not listed');
     await vs.screenshot('kernels-variables');
 
     // A loop that never ends, interrupted: the block stops, the kernel and its variables stay.
@@ -258,6 +265,9 @@ test('remote kernel: the token from the Connect command stays out of settings an
   try {
     await waitFor('jupyter server up', () => /is running at/.test(serverLog), 30_000);
     await withVSCode({ name: 'kernels-remote', files: { 'remote.md': note }, settings: { 'mlNotes.python.interpreter': PY, 'mlNotes.python.kernel': 'jupyter' } }, async (vs) => {
+      // The note first: its CodeLens shows that the extension is active.
+      await vs.openFile('remote.md');
+      await waitFor('the Run CodeLens', async () => (await vs.page.locator('.codelens-decoration a', { hasText: /Run$/ }).count()) > 0, 60_000);
       // The Connect command, as a user would: the URL the server printed, token and all.
       await vs.page.keyboard.press('F1');
       const input = vs.page.locator('.quick-input-widget input.input');
@@ -271,7 +281,6 @@ test('remote kernel: the token from the Connect command stays out of settings an
       const userSettings = fs.readFileSync(path.join(vs.root, 'ud', 'User', 'settings.json'), 'utf8');
       assert.match(userSettings, new RegExp(`"mlNotes\\.jupyter\\.serverUrl": "http://127\\.0\\.0\\.1:${port}/"`));
 
-      await vs.openFile('remote.md');
       await vs.focusEditor(vs.editorOf('remote.md'));
       // A CodeLens run (the extension opens the document itself, which then outlives its editor).
       await clickLens(vs, 3, /Run$/);
@@ -300,10 +309,14 @@ test('remote kernel: the token from the Connect command stays out of settings an
           else if (e.isFile()) files.push(p);
         }
       };
-      walk(path.join(vs.root, 'ud', 'logs'));
-      const settingsFiles = [path.join(vs.root, 'ud', 'User', 'settings.json'), path.join(vs.workspace, '.vscode', 'settings.json')].filter((f) => fs.existsSync(f));
       const read = (f: string): string => fs.readFileSync(f, 'utf8');
-      assert.ok(files.some((f) => read(f).includes('counter + 1 = 42')), `the run's output is in a log file (${files.length} files)`);
+      // The output channel reaches its file a moment later.
+      await waitFor('the run\'s output in a log file', () => {
+        files.length = 0;
+        walk(path.join(vs.root, 'ud', 'logs'));
+        return files.some((f) => read(f).includes('counter + 1 = 42'));
+      }, 20_000);
+      const settingsFiles = [path.join(vs.root, 'ud', 'User', 'settings.json'), path.join(vs.workspace, '.vscode', 'settings.json')].filter((f) => fs.existsSync(f));
       const leaks = [...files, ...settingsFiles, vs.logFile].filter((f) => read(f).includes(token));
       assert.deepEqual(leaks, [], 'files holding the token');
     });
