@@ -135,6 +135,17 @@ function kernelPids(cwd: string): number[] {
   return pids;
 }
 
+/** Every file below a folder. */
+function allFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...allFiles(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
 /** The outputs' texts in the preview, in note order. */
 async function outputs(vs: VSCode): Promise<Array<{ status: string; text: string }>> {
   return vs.evalInWebview(`[...document.querySelectorAll('.mln-output')].map((e) => ({ status: e.dataset.status, text: e.innerText }))`);
@@ -278,8 +289,12 @@ test('remote kernel: the token from the Connect command stays out of settings an
       await input.fill(`${base}?token=${token}`);
       await vs.page.keyboard.press('Enter');
       await waitFor('connected', async () => (await vs.page.locator('.notifications-toasts .notification-toast', { hasText: 'New kernels start on' }).count()) > 0, 20_000);
-      const userSettings = fs.readFileSync(path.join(vs.root, 'ud', 'User', 'settings.json'), 'utf8');
-      assert.match(userSettings, new RegExp(`"mlNotes\\.jupyter\\.serverUrl": "http://127\\.0\\.0\\.1:${port}/"`));
+      // A machine-scoped setting: in a remote window (code-server) it lands in ud/Machine, not ud/User.
+      const settingsFiles = (): string[] => [...allFiles(path.join(vs.root, 'ud')).filter((f) => path.basename(f) === 'settings.json'), path.join(vs.workspace, '.vscode', 'settings.json')].filter((f) => fs.existsSync(f));
+      const serverSetting = new RegExp(`"mlNotes\\.jupyter\\.serverUrl": "http://127\\.0\\.0\\.1:${port}/"`);
+      await waitFor('the server URL in a settings file', () => settingsFiles().some((f) => serverSetting.test(fs.readFileSync(f, 'utf8'))), 10_000).catch((e: Error) => {
+        throw new Error(`${e.message}: ${settingsFiles().map((f) => `${f}:\n${fs.readFileSync(f, 'utf8')}`).join('\n')}`);
+      });
 
       await vs.focusEditor(vs.editorOf('remote.md'));
       // A CodeLens run (the extension opens the document itself, which then outlives its editor).
@@ -301,23 +316,11 @@ test('remote kernel: the token from the Connect command stays out of settings an
       await waitFor('the kernel is gone from the server', async () => (await kernelsOnServer()).length === 0, 20_000);
 
       // Neither a settings file nor a log holds the token (the logs do hold the run).
-      const files: string[] = [];
-      const walk = (dir: string): void => {
-        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-          const p = path.join(dir, e.name);
-          if (e.isDirectory()) walk(p);
-          else if (e.isFile()) files.push(p);
-        }
-      };
       const read = (f: string): string => fs.readFileSync(f, 'utf8');
       // The output channel reaches its file a moment later.
-      await waitFor('the run\'s output in a log file', () => {
-        files.length = 0;
-        walk(path.join(vs.root, 'ud', 'logs'));
-        return files.some((f) => read(f).includes('counter + 1 = 42'));
-      }, 20_000);
-      const settingsFiles = [path.join(vs.root, 'ud', 'User', 'settings.json'), path.join(vs.workspace, '.vscode', 'settings.json')].filter((f) => fs.existsSync(f));
-      const leaks = [...files, ...settingsFiles, vs.logFile].filter((f) => read(f).includes(token));
+      await waitFor('the run\'s output in a log file', () => allFiles(path.join(vs.root, 'ud', 'logs')).some((f) => read(f).includes('counter + 1 = 42')), 20_000);
+      const logs = allFiles(path.join(vs.root, 'ud', 'logs'));
+      const leaks = [...logs, ...settingsFiles(), vs.logFile].filter((f) => read(f).includes(token));
       assert.deepEqual(leaks, [], 'files holding the token');
     });
   } finally {
