@@ -255,7 +255,7 @@ test('remote kernel: the token from the Connect command stays out of settings an
   const token = randomBytes(16).toString('hex');
   const port = await freePort();
   const serverRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mln-e2e-jserver-'));
-  const server = spawn(PY, ['-m', 'jupyter_server', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, `--ServerApp.token=${token}`, `--ServerApp.root_dir=${serverRoot}`, '--ServerApp.port_retries=0', ...(process.getuid?.() === 0 ? ['--allow-root'] : [])], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const server = spawn(PY, ['-m', 'jupyter_server', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, `--ServerApp.token=${token}`, `--ServerApp.root_dir=${serverRoot}`, '--ServerApp.port_retries=0', ...(process.getuid?.() === 0 ? ['--allow-root'] : [])], { cwd: serverRoot, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let serverLog = '';
   server.stderr!.on('data', (d: Buffer) => (serverLog += d.toString()));
   const base = `http://127.0.0.1:${port}/`;
@@ -306,7 +306,7 @@ test('remote kernel: the token from the Connect command stays out of settings an
       await waitFor('block b done', async () => (await outputs(vs))[1]?.status === 'succeeded', 60_000);
       const b = (await outputs(vs))[1]!.text;
       assert.match(b, /counter \+ 1 = 42/);
-      // It ran on the server: the kernel's folder is the server's root, not the workspace.
+      // It ran on the server: the kernel's folder is the server's (started in serverRoot), not the workspace.
       assert.ok(b.includes(`cwd: ${fs.realpathSync(serverRoot)}`) || b.includes(`cwd: ${serverRoot}`), b);
       assert.equal((await kernelsOnServer()).length, 1);
       assert.equal(kernelPids(vs.workspace).length, 0, 'no local kernel');
