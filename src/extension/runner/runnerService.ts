@@ -84,17 +84,6 @@ export class RunnerService extends Disposable {
     // Deactivation kills every kernel at once (registered before the runs' killAll, so it runs after it).
     this._register({ dispose: () => this.kernels.killAll() });
     this._register(vscode.workspace.onDidCloseTextDocument((d) => void this.shutdownKernel(d.uri)));
-    // WARNING: a document an extension opened (openTextDocument: a CodeLens run, the preview)
-    // stays open for minutes after its last editor closes, so the close event above can come
-    // late; the note's last tab closing is what the user means by closing the note.
-    this._register(
-      vscode.window.tabGroups.onDidChangeTabs((e) => {
-        for (const tab of e.closed) {
-          const uri = tab.input instanceof vscode.TabInputText ? tab.input.uri : undefined;
-          if (uri && this.kernels.get(uri.toString()) && !shownInTab(uri)) void this.shutdownKernel(uri);
-        }
-      }),
-    );
     this.status.name = vscode.l10n.t('ML Notes: running snippet');
     this.status.command = 'mlNotes.stopSnippet';
     this._register({ dispose: () => clearInterval(this.statusTimer) });
@@ -396,14 +385,6 @@ export class RunnerService extends Disposable {
     this.status.show();
     this.statusTimer = setInterval(render, 1000);
   }
-}
-
-/** Whether a tab (a text editor, either side of a diff) still shows the note. */
-function shownInTab(uri: vscode.Uri): boolean {
-  const same = (u: vscode.Uri): boolean => u.toString() === uri.toString();
-  return vscode.window.tabGroups.all.some((g) =>
-    g.tabs.some((t) => (t.input instanceof vscode.TabInputText && same(t.input.uri)) || (t.input instanceof vscode.TabInputTextDiff && (same(t.input.modified) || same(t.input.original)))),
-  );
 }
 
 /** The server from the setting; a token pasted into the URL still works, SecretStorage's wins. */
