@@ -8,7 +8,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
@@ -94,6 +94,20 @@ describe('Jupyter kernel (real ipykernel)', () => {
     assert.equal(result.status, 'cancelled');
     const c = await run(k, all, 2);
     assert.equal(textOf(c), '6\n');
+  });
+
+  it('Interrupt Kernel (the kernel interrupted, not the run cancelled) stops the block without a failure', async () => {
+    const k = newKernel();
+    const { all } = note('kept = 5', 'import time\nwhile True:\n    time.sleep(0.05)', 'print(kept)');
+    await run(k, all, 0);
+    const started = startInKernel({ snippet: all[1]!, all, kernel: k, label: 'test' });
+    await waitFor(() => k.state === 'busy', 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    await k.interrupt();
+    const { result, output } = await started.done;
+    assert.equal(result.status, 'cancelled');
+    assert.deepEqual(output.items.filter((i) => i.kind === 'error'), []);
+    assert.equal(textOf(await run(k, all, 2)), '5\n');
   });
 
   it('a restart clears the state; the error names the note line', async () => {
@@ -261,6 +275,35 @@ describe('ml-notes run with a Jupyter kernel (needs npm run build)', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /ipykernel is not installed/);
   });
+
+  it('exit 2 with the cause when --server refuses the connection or is not a Jupyter server; no token in the message', async () => {
+    const token = randomBytes(8).toString('hex');
+    // A port that was free a moment ago and has no listener now: the connection is refused.
+    const closed = await new Promise<number>((resolvePort) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as AddressInfo).port;
+        srv.close(() => resolvePort(p));
+      });
+    });
+    const r = await cli(['--python', PY, '--id', 'a', '--server', `http://127.0.0.1:${closed}/?token=${token}`]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot reach the Jupyter server at http://127\\.0\\.0\\.1:${closed}/: ECONNREFUSED`));
+    assert.equal(r.stdout, '');
+    // Something listens there, but it is no Jupyter server (an HTTP server that answers 404).
+    const http = await import('node:http');
+    const other = http.createServer((_req, res) => res.writeHead(404).end('not here'));
+    await new Promise<void>((r2) => other.listen(0, '127.0.0.1', () => r2()));
+    try {
+      const port = (other.address() as AddressInfo).port;
+      const r3 = await cli(['--python', PY, '--id', 'a', '--json', '--server', `http://127.0.0.1:${port}/?token=${token}`]);
+      assert.equal(r3.code, 2, r3.stderr);
+      assert.match(r3.stderr, /does not answer as a Jupyter server \(HTTP 404/);
+      assert.ok(!(r.stderr + r3.stderr).includes(token), 'the token is in the message');
+    } finally {
+      other.close();
+    }
+  });
 });
 
 describe('Jupyter kernel time limit', () => {
@@ -379,5 +422,48 @@ describe('remote kernel on a Jupyter Server (Debian jupyter-server, 127.0.0.1, t
         // gone
       }
     }
+  });
+});
+
+describe('Jupyter kernelspec discovery (a kernelspec installed with ipykernel into a temp prefix)', () => {
+  it('finds the specs Jupyter would, in its order; an ipykernel spec runs a block with its Python and env', async () => {
+    const { findKernelSpecs, kernelSpecDirs } = await import('../../src/runner/jupyter/kernelSpecs');
+    const home = mkdtempSync(join(tmpdir(), 'mln-home-'));
+    const prefix = mkdtempSync(join(tmpdir(), 'mln-prefix-'));
+    // A real spec, written by ipykernel itself (display name in Chinese, one env variable).
+    execFileSync(PY, ['-m', 'ipykernel', 'install', '--prefix', prefix, '--name', 'mln-test', '--display-name', '扩散 (ML)', '--env', 'MLN_SPEC_VAR', 'from-spec'], { stdio: 'ignore', env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1' } });
+    const fromPrefix = join(prefix, 'share', 'jupyter');
+    // The user's data dir: IRkernel's spec (IRkernel/IRkernel inst/kernelspec/kernel.json, not an
+    // ipykernel one), a broken kernel.json, and a second "mln-test" that the earlier dir hides.
+    const user = join(home, '.local', 'share', 'jupyter', 'kernels');
+    for (const [name, json] of [
+      ['ir', '{"argv": ["R", "--slave", "-e", "IRkernel::main()", "--args", "{connection_file}"],\n "display_name":"R",\n "language":"R"\n}\n'],
+      ['broken', '{"argv": '],
+      ['mln-test', JSON.stringify({ argv: ['/nowhere/python', '-m', 'ipykernel_launcher', '-f', '{connection_file}'], display_name: 'hidden', language: 'python' })],
+    ] as const) {
+      mkdirSync(join(user, name), { recursive: true });
+      writeFileSync(join(user, name, 'kernel.json'), json);
+    }
+    const dirs = kernelSpecDirs({ env: { JUPYTER_PATH: fromPrefix }, platform: 'linux', home });
+    assert.deepEqual(dirs, [join(fromPrefix, 'kernels'), user, '/usr/local/share/jupyter/kernels', '/usr/share/jupyter/kernels']);
+    assert.deepEqual(kernelSpecDirs({ env: { JUPYTER_DATA_DIR: '/d', JUPYTER_PATH: '/a:/b' }, platform: 'linux', home: '/h' }).slice(0, 3), ['/a/kernels', '/b/kernels', '/d/kernels']);
+    const specs = findKernelSpecs(dirs.slice(0, 2));
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    assert.deepEqual([...byName.keys()].sort(), ['ir', 'mln-test']);
+    const spec = byName.get('mln-test')!;
+    assert.equal(spec.displayName, '扩散 (ML)');
+    assert.equal(spec.python, PY);
+    assert.deepEqual(spec.env, { MLN_SPEC_VAR: 'from-spec' });
+    assert.deepEqual(spec.kernelArgs, []);
+    assert.equal(byName.get('ir')!.python, undefined);
+    assert.equal(byName.get('ir')!.language, 'R');
+
+    // The spec as the extension uses it: its Python, flags and env around our launcher.
+    const k = new LocalKernel({ interpreter: spec.python!, pythonArgs: spec.pythonArgs, kernelArgs: spec.kernelArgs, launcher: join(KERNELS, 'jupyter_launcher.py'), cwd: REPO, env: { ...kernelEnv(), ...spec.env } });
+    kernels.push(k);
+    const { all } = note('import os, sys\nprint(os.environ["MLN_SPEC_VAR"], sys.executable)');
+    const out = await run(k, all, 0);
+    assert.equal(out.result, 'succeeded', JSON.stringify(out.items));
+    assert.equal(textOf(out), `from-spec ${PY}\n`);
   });
 });

@@ -21,7 +21,8 @@ export const runCommand: CliCommand = {
       the kernel on a Jupyter Server (its URL; the token from ?token= or $MLNOTES_JUPYTER_TOKEN). --json prints
       one JSON line per event (log, metric, plot, display, backend, error, done; NaN and ±Infinity
       as the strings "NaN", "Infinity", "-Infinity"). Exit code 1 when a block fails, 2 when the
-      note, a block or the asked-for kernel is missing.`,
+      note, a block or the asked-for kernel is missing (a kernel that cannot start, a --server
+      that cannot be reached or refuses the token).`,
   run,
 };
 
@@ -150,14 +151,23 @@ async function run(args: readonly string[]): Promise<number> {
         saidFallback = true;
       }
       if (mode.mode === 'jupyter') {
-        kernel ??= remote ? new RemoteKernel(remote) : new LocalKernel({
-          interpreter: python,
-          launcher: join(__dirname, 'kernels', 'jupyter_launcher.py'),
-          matplotlibrc: join(__dirname, 'kernels', 'matplotlibrc'),
-          cwd: resolve(note, '..'),
-          env: { ...kernelEnv(), MLNOTES_DEVICE: pythonOpts.device, MLNOTES_DEVICE_LABEL: pythonOpts.deviceLabel },
-          onLog: () => undefined,
-        });
+        if (!kernel) {
+          kernel = remote ? new RemoteKernel(remote) : new LocalKernel({
+            interpreter: python,
+            launcher: join(__dirname, 'kernels', 'jupyter_launcher.py'),
+            matplotlibrc: join(__dirname, 'kernels', 'matplotlibrc'),
+            cwd: resolve(note, '..'),
+            env: { ...kernelEnv(), MLNOTES_DEVICE: pythonOpts.device, MLNOTES_DEVICE_LABEL: pythonOpts.deviceLabel },
+            onLog: () => undefined,
+          });
+          // A kernel that cannot start (a server that does not answer, a broken ipykernel) is a
+          // missing kernel (exit 2), not a failing block; the messages carry no token.
+          try {
+            await kernel.start();
+          } catch (e) {
+            return fail(`${remote ? '--server' : 'the Jupyter kernel did not start'}: ${(e as Error).message}`);
+          }
+        }
         if (!json) process.stderr.write(`── ${label} (${snippet.lang}, line ${snippet.fenceLine + 1}, Jupyter kernel)\n`);
         started = startInKernel({
           snippet,

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { chooseDevice, describePython, probePython, torchMissing, type ProbeResult } from '../../runner/pythonProbe';
 import { findSnippets } from '../../core/snippets/snippets';
+import { findKernelSpecs, kernelSpecDirs, type KernelSpec, type KernelSpecChoice } from '../../runner/jupyter/kernelSpecs';
 import { Disposable } from '../util/dispose';
 import type { PythonResolver } from './runnerService';
 
@@ -13,8 +14,9 @@ interface PythonExtensionApi {
 }
 
 /**
- * Which Python runs snippets: the setting, else the interpreter selected in the Python extension,
- * else `python3` on PATH. Each interpreter is probed once (Python, torch, CUDA/MPS), again when
+ * Which Python runs snippets: the Jupyter kernelspec named in `mlNotes.jupyter.kernelSpec` (its
+ * Python), else the setting, else the interpreter selected in the Python extension, else
+ * `python3` on PATH. Each interpreter is probed once (Python, torch, CUDA/MPS), again when
  * the settings change; the result is shown in the status bar next to notes with Python blocks.
  */
 export class PythonEnvironment extends Disposable implements PythonResolver {
@@ -27,7 +29,7 @@ export class PythonEnvironment extends Disposable implements PythonResolver {
     this.item.command = { command: 'workbench.action.openSettings', title: '', arguments: ['mlNotes.python'] };
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('mlNotes.python') || e.affectsConfiguration('python.defaultInterpreterPath')) {
+        if (e.affectsConfiguration('mlNotes.python') || e.affectsConfiguration('mlNotes.jupyter.kernelSpec') || e.affectsConfiguration('python.defaultInterpreterPath')) {
           this.probes.clear();
           void this.updateStatus();
         }
@@ -40,6 +42,8 @@ export class PythonEnvironment extends Disposable implements PythonResolver {
   }
 
   async interpreter(resource?: vscode.Uri): Promise<string> {
+    const spec = this.kernelSpec(resource);
+    if (spec && !('error' in spec)) return spec.python;
     const configured = vscode.workspace.getConfiguration('mlNotes', resource).get<string>('python.interpreter', '').trim();
     if (configured) return configured;
     const api = await this.pythonApi();
@@ -70,7 +74,22 @@ export class PythonEnvironment extends Disposable implements PythonResolver {
     return p;
   }
 
-  async resolve(note: vscode.Uri, code = ''): Promise<{ interpreter: string; device: string; deviceLabel: string; ipykernel?: string } | { error: string }> {
+  /**
+   * The kernelspec named in the setting (looked up anew each time: the user may install one),
+   * or why it cannot be used; undefined when none is named.
+   */
+  kernelSpec(resource?: vscode.Uri): (KernelSpec & { python: string }) | { error: string } | undefined {
+    const name = vscode.workspace.getConfiguration('mlNotes', resource).get<string>('jupyter.kernelSpec', '').trim();
+    if (!name) return undefined;
+    const spec = findKernelSpecs(kernelSpecDirs()).find((s) => s.name === name.toLowerCase());
+    if (!spec) return { error: vscode.l10n.t('The Jupyter kernel spec "{0}" (mlNotes.jupyter.kernelSpec) is not installed. Pick one with "ML Notes: Select Jupyter Kernel Spec…".', name) };
+    if (!spec.python) return { error: vscode.l10n.t('The Jupyter kernel spec "{0}" does not start ipykernel; Python blocks run only in ipykernel kernel specs.', name) };
+    return spec as KernelSpec & { python: string };
+  }
+
+  async resolve(note: vscode.Uri, code = ''): Promise<{ interpreter: string; device: string; deviceLabel: string; ipykernel?: string; kernelSpec?: KernelSpecChoice } | { error: string }> {
+    const spec = this.kernelSpec(note);
+    if (spec && 'error' in spec) return spec;
     const interpreter = await this.interpreter(note);
     const probe = await this.probe(interpreter);
     if (!probe.ok) {
@@ -81,7 +100,8 @@ export class PythonEnvironment extends Disposable implements PythonResolver {
     if (missing) return { error: missing };
     const device = chooseDevice(vscode.workspace.getConfiguration('mlNotes', note).get<string>('python.device', 'auto'), probe.info);
     if ('error' in device) return device;
-    return { interpreter, device: device.device, deviceLabel: `${device.label} · ${describePython(probe.info)}`, ipykernel: probe.info.ipykernel };
+    const kernelSpec = spec ? { name: spec.name, pythonArgs: spec.pythonArgs, kernelArgs: spec.kernelArgs, env: spec.env } : undefined;
+    return { interpreter, device: device.device, deviceLabel: `${device.label} · ${describePython(probe.info)}`, ipykernel: probe.info.ipykernel, kernelSpec };
   }
 
   private async updateStatus(): Promise<void> {

@@ -10,6 +10,7 @@ import { PythonEnvironment } from './pythonEnvironment';
 import { JUPYTER_TOKEN_SECRET, RunnerService } from './runnerService';
 import { parseServerUrl } from '../../runner/jupyter/remoteKernel';
 import { VariablesView } from './variablesView';
+import { registerKernelSpecPicker } from './kernelSpecPicker';
 
 /** CodeLens above each runnable block: Run / Stop, Run all above, Clear output. */
 class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
@@ -130,6 +131,7 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
 
   const disposables = vscode.Disposable.from(
     new VariablesView(runner, logger),
+    registerKernelSpecPicker(),
     kernelStatus,
     runner.onDidChangeKernel(updateKernelStatus),
     vscode.window.onDidChangeActiveTextEditor(updateKernelStatus),

@@ -6,6 +6,7 @@ import { RunnerCore } from '../../runner/runnerCore';
 import { effectiveTimeoutMs, kernelEnv, startSnippet, tfjsKernelEnv, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
 import { TsSession, tsModeFor, type TsMode } from '../../runner/tsSession/tsSession';
 import { KernelRegistry } from '../../runner/jupyter/kernelRegistry';
+import type { KernelSpecChoice } from '../../runner/jupyter/kernelSpecs';
 import { ipykernelInstallHint, pythonModeFor, startInKernel, type PythonMode } from '../../runner/jupyter/kernelRun';
 import { LocalKernel } from '../../runner/jupyter/localKernel';
 import { parseServerUrl, RemoteKernel } from '../../runner/jupyter/remoteKernel';
@@ -18,7 +19,16 @@ import type { OutputStore } from './outputStore';
 /** Resolves the Python interpreter and device for the Python kernel (filled in by that feature). */
 export interface PythonResolver {
   /** `code` lets the resolver refuse early when the snippet needs torch and the interpreter lacks it. */
-  resolve(note: vscode.Uri, code: string): Promise<{ interpreter: string; device: string; deviceLabel: string; ipykernel?: string } | { error: string }>;
+  resolve(note: vscode.Uri, code: string): Promise<ResolvedPython | { error: string }>;
+}
+
+/** The note's Python; `kernelSpec` when it comes from a Jupyter kernelspec (mlNotes.jupyter.kernelSpec). */
+export interface ResolvedPython {
+  readonly interpreter: string;
+  readonly device: string;
+  readonly deviceLabel: string;
+  readonly ipykernel?: string;
+  readonly kernelSpec?: KernelSpecChoice;
 }
 
 const LIVE_UPDATE_MS = 700;
@@ -103,7 +113,7 @@ export class RunnerService extends Disposable {
       return undefined;
     }
     const config = vscode.workspace.getConfiguration('mlNotes');
-    let python: { interpreter: string; device: string; deviceLabel: string; ipykernel?: string } | undefined;
+    let python: ResolvedPython | undefined;
     const all = findSnippets(document.getText());
     if (snippet.kernel === 'python' && this.python) {
       const combined = codeWithSetup(snippet, all);
@@ -258,17 +268,19 @@ export class RunnerService extends Disposable {
   }
 
   /** The note's kernel, started on first use; never in an untrusted workspace (run() checked). */
-  private kernelFor(note: vscode.Uri, python: { interpreter: string; device: string; deviceLabel: string }, remote?: { baseUrl: string; token: string }): KernelSession {
+  private kernelFor(note: vscode.Uri, python: ResolvedPython, remote?: { baseUrl: string; token: string }): KernelSession {
     const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'kernels').fsPath;
     return this.kernels.getOrCreate(
       note.toString(),
       () =>
         remote ? new RemoteKernel(remote) : new LocalKernel({
           interpreter: python.interpreter,
+          pythonArgs: python.kernelSpec?.pythonArgs,
+          kernelArgs: python.kernelSpec?.kernelArgs,
           launcher: `${dist}/jupyter_launcher.py`,
           matplotlibrc: `${dist}/matplotlibrc`,
           cwd: vscode.Uri.joinPath(note, '..').fsPath,
-          env: { ...kernelEnv(), MLNOTES_DEVICE: python.device, MLNOTES_DEVICE_LABEL: python.deviceLabel },
+          env: { ...kernelEnv(), ...python.kernelSpec?.env, MLNOTES_DEVICE: python.device, MLNOTES_DEVICE_LABEL: python.deviceLabel },
           onLog: (_s, t) => this.logger.trace(`kernel ${note.path.split('/').pop()}: ${t.trimEnd()}`),
         }),
     );

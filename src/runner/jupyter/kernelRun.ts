@@ -145,12 +145,18 @@ export function startInKernel(opts: KernelRunOptions): StartedRun {
         else collector.clearItems();
         break;
       case 'error':
-        if (interrupted && c['ename'] === 'KeyboardInterrupt') break;
+        // An interrupt (ours, or the kernel's from Interrupt Kernel / the status bar) stops the
+        // block: not a failure with a traceback and a diagnostic.
+        if (c['ename'] === 'KeyboardInterrupt') {
+          keyboardInterrupt = true;
+          break;
+        }
         event(tracebackEvent(String(c['ename'] ?? ''), String(c['evalue'] ?? ''), (c['traceback'] as string[] | undefined) ?? [], cell));
         break;
     }
   };
   let timedOut = false;
+  let keyboardInterrupt = false;
   const timer = opts.timeoutMs
     ? setTimeout(() => {
         timedOut = interrupted = true;
@@ -162,7 +168,7 @@ export function startInKernel(opts: KernelRunOptions): StartedRun {
     for (const s of ['stdout', 'stderr'] as const) if (lines[s]) text(s, lines[s]);
     let status: RunResult['status'];
     if (r.status === 'ok') status = 'succeeded';
-    else if (interrupted && (r.status === 'error' || r.status === 'aborted')) status = timedOut ? 'timedOut' : 'cancelled';
+    else if ((interrupted || keyboardInterrupt) && (r.status === 'error' || r.status === 'aborted')) status = timedOut ? 'timedOut' : 'cancelled';
     else status = 'failed';
     if (r.status === 'dead') event({ type: 'error', message: `the kernel died${r.message ? `: ${r.message}` : ''} — restart it to run blocks again` });
     const result: RunResult = { status, exitCode: null, signal: null, durationMs: Date.now() - t0 };

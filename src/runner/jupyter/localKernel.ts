@@ -6,11 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessRun } from '../processRun';
 import { deserialize, request, serialize, type JupyterMessage } from './wire';
-import type { ExecuteResult, IopubSink, KernelSession, KernelState } from './session';
+import { KernelBase } from './kernelBase';
+import type { ExecuteResult, IopubSink } from './session';
 
 /** What a local kernel needs: the one interpreter the runner resolved, and where ours lives. */
 export interface LocalKernelOptions {
   readonly interpreter: string;
+  /** A kernelspec's interpreter flags and ipykernel arguments (kernelSpecs.ts), around our launcher. */
+  readonly pythonArgs?: readonly string[];
+  readonly kernelArgs?: readonly string[];
   /** dist/kernels/jupyter_launcher.py (next to python_kernel.py and matplotlibrc). */
   readonly launcher: string;
   /** dist/kernels/matplotlibrc; used unless the user has a MATPLOTLIBRC of their own. */
@@ -50,10 +54,7 @@ interface Pending {
  * in its own process group with the runner's watchdog (ProcessRun, jupyter_launcher.py), so it
  * obeys the same lifetime rules as a process-per-run block. Restart replaces the process.
  */
-export class LocalKernel implements KernelSession {
-  private _state: KernelState = 'starting';
-  private _executionCount = 0;
-  private readonly listeners = new Set<(s: KernelState) => void>();
+export class LocalKernel extends KernelBase {
   private proc: ProcessRun | undefined;
   private sockets: { shell: import('zeromq').Dealer; control: import('zeromq').Dealer; iopub: import('zeromq').Subscriber } | undefined;
   private key = '';
@@ -63,51 +64,31 @@ export class LocalKernel implements KernelSession {
   private readonly replies = new Map<string, (m: JupyterMessage) => void>();
   private queue: Promise<unknown> = Promise.resolve();
   private closing = false;
-  private started: Promise<void> | undefined;
   private readonly onIopubAny = new Set<() => void>();
-  /** The last start's failure, for the message a dead kernel shows. */
-  lastError: string | undefined;
 
-  constructor(private readonly opts: LocalKernelOptions) {}
-
-  get state(): KernelState {
-    return this._state;
-  }
-
-  get executionCount(): number {
-    return this._executionCount;
+  constructor(private readonly opts: LocalKernelOptions) {
+    super();
   }
 
   get pid(): number | undefined {
     return this.proc?.pid;
   }
 
-  onDidChangeState(cb: (s: KernelState) => void): { dispose(): void } {
-    this.listeners.add(cb);
-    return { dispose: () => this.listeners.delete(cb) };
-  }
-
-  /** Starts the kernel (once); resolves when it answers, rejects when it cannot start. */
-  start(): Promise<void> {
-    this.started ??= this.launch();
-    return this.started;
-  }
-
-  execute(code: string, sink: IopubSink, opts: { silent?: boolean } = {}): Promise<ExecuteResult> {
+  override execute(code: string, sink: IopubSink, opts: { silent?: boolean } = {}): Promise<ExecuteResult> {
     // One block at a time: the kernel queues too, but an interrupt must reach the block that runs.
     const run = this.queue.then(() => this.executeNow(code, sink, opts.silent ?? false));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  async interrupt(): Promise<void> {
+  override async interrupt(): Promise<void> {
     if (!this.proc || this._state === 'dead' || this._state === 'closed') return;
     if (process.platform === 'win32') await this.controlRequest('interrupt_request', {}, 2000);
     else this.proc.interrupt();
   }
 
   /** A fresh kernel process: every variable is gone, the execution count starts again. */
-  async restart(): Promise<void> {
+  override async restart(): Promise<void> {
     this.setState('restarting');
     await this.stopProcess();
     this.closing = false;
@@ -116,27 +97,21 @@ export class LocalKernel implements KernelSession {
     await this.started;
   }
 
-  async shutdown(): Promise<void> {
+  override async shutdown(): Promise<void> {
     if (this._state === 'closed') return;
     await this.stopProcess();
     this.setState('closed');
   }
 
   /** Deactivation: SIGKILL to the kernel's processes now, synchronously. */
-  killNow(): void {
+  override killNow(): void {
     this.closing = true;
     this.proc?.killNow();
     this.closeSockets();
     this.setState('closed');
   }
 
-  private setState(s: KernelState): void {
-    if (this._state === s) return;
-    this._state = s;
-    for (const l of this.listeners) l(s);
-  }
-
-  private async launch(): Promise<void> {
+  protected override async launch(): Promise<void> {
     this.setState(this._state === 'restarting' ? 'restarting' : 'starting');
     this.dir = mkdtempSync(join(tmpdir(), 'mln-kernel-'));
     this.key = randomBytes(32).toString('hex');
@@ -148,7 +123,7 @@ export class LocalKernel implements KernelSession {
     const env: NodeJS.ProcessEnv = { ...this.opts.env, PYTHONUNBUFFERED: '1', PYDEVD_DISABLE_FILE_VALIDATION: '1' };
     if (this.opts.matplotlibrc && !env['MATPLOTLIBRC']) env['MATPLOTLIBRC'] = this.opts.matplotlibrc;
     const proc = new ProcessRun(
-      { command: this.opts.interpreter, args: ['-u', this.opts.launcher, '-f', connFile], cwd: this.opts.cwd, env },
+      { command: this.opts.interpreter, args: [...(this.opts.pythonArgs ?? []), '-u', this.opts.launcher, '-f', connFile, ...(this.opts.kernelArgs ?? [])], cwd: this.opts.cwd, env },
       { onLog: (stream, text) => this.opts.onLog?.(stream, text), onEvent: () => undefined },
     );
     this.proc = proc;

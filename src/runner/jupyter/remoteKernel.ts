@@ -1,5 +1,6 @@
 import type { Kernel, KernelMessage, ServerConnection } from '@jupyterlab/services';
-import type { ExecuteResult, IopubSink, KernelSession, KernelState } from './session';
+import { KernelBase } from './kernelBase';
+import type { ExecuteResult, IopubSink } from './session';
 
 /** Where a remote kernel runs: a Jupyter Server (or JupyterHub single-user server) and its token. */
 export interface RemoteKernelOptions {
@@ -24,6 +25,9 @@ export function parseServerUrl(url: string): { baseUrl: string; token: string } 
   return { baseUrl: base, token };
 }
 
+/** How long the server may take to answer `GET /api` before it counts as unreachable. */
+const REACH_TIMEOUT_MS = 10_000;
+
 type Services = typeof import('@jupyterlab/services');
 let services: Services | undefined;
 /** @jupyterlab/services is large: loaded on the first remote kernel only. */
@@ -37,16 +41,12 @@ function loadServices(): Services {
  * A kernel on a Jupyter Server, through its REST and WebSocket API (`@jupyterlab/services`).
  * Shutdown deletes it from the server (`DELETE /api/kernels/ID`); there is no local process.
  */
-export class RemoteKernel implements KernelSession {
-  private _state: KernelState = 'starting';
-  private _executionCount = 0;
-  private readonly listeners = new Set<(s: KernelState) => void>();
+export class RemoteKernel extends KernelBase {
   private connection: Kernel.IKernelConnection | undefined;
-  private started: Promise<void> | undefined;
   private readonly settings: ServerConnection.ISettings;
-  lastError: string | undefined;
 
   constructor(private readonly opts: RemoteKernelOptions) {
+    super();
     const s = loadServices();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const WS = require('ws') as typeof import('ws');
@@ -70,30 +70,12 @@ export class RemoteKernel implements KernelSession {
     });
   }
 
-  get state(): KernelState {
-    return this._state;
-  }
-
-  get executionCount(): number {
-    return this._executionCount;
-  }
-
   /** The server's id of the kernel (for the test that it is gone afterwards). */
   get id(): string | undefined {
     return this.connection?.id;
   }
 
-  onDidChangeState(cb: (s: KernelState) => void): { dispose(): void } {
-    this.listeners.add(cb);
-    return { dispose: () => this.listeners.delete(cb) };
-  }
-
-  start(): Promise<void> {
-    this.started ??= this.launch();
-    return this.started;
-  }
-
-  async execute(code: string, sink: IopubSink, opts: { silent?: boolean } = {}): Promise<ExecuteResult> {
+  override async execute(code: string, sink: IopubSink, opts: { silent?: boolean } = {}): Promise<ExecuteResult> {
     try {
       await this.start();
     } catch {
@@ -121,18 +103,18 @@ export class RemoteKernel implements KernelSession {
     }
   }
 
-  async interrupt(): Promise<void> {
+  override async interrupt(): Promise<void> {
     await this.connection?.interrupt();
   }
 
-  async restart(): Promise<void> {
+  override async restart(): Promise<void> {
     this.setState('restarting');
     await this.connection?.restart();
     this._executionCount = 0;
     this.setState('idle');
   }
 
-  async shutdown(): Promise<void> {
+  override async shutdown(): Promise<void> {
     if (this._state === 'closed') return;
     const k = this.connection;
     this.setState('closed');
@@ -149,20 +131,20 @@ export class RemoteKernel implements KernelSession {
    * Host shutdown: the kernel is on another machine, so there is nothing to kill here; the
    * DELETE is sent without waiting (the server also culls idle kernels if it is configured to).
    */
-  killNow(): void {
+  override killNow(): void {
     const k = this.connection;
     this.setState('closed');
     if (k && !k.isDisposed) void k.shutdown().catch(() => undefined).finally(() => k.dispose());
   }
 
-  private setState(s: KernelState): void {
-    if (this._state === s) return;
-    this._state = s;
-    for (const l of this.listeners) l(s);
-  }
-
-  private async launch(): Promise<void> {
+  protected override async launch(): Promise<void> {
     const s = loadServices();
+    const unreachable = await this.reach();
+    if (unreachable) {
+      this.lastError = unreachable;
+      this.setState('dead');
+      throw new Error(unreachable);
+    }
     try {
       const model = await s.KernelAPI.startNew({ name: this.opts.kernelName ?? 'python3' }, this.settings);
       const k = new s.KernelConnection({ model, serverSettings: this.settings, handleComms: false });
@@ -179,9 +161,34 @@ export class RemoteKernel implements KernelSession {
       this.setState('idle');
     } catch (e) {
       // The server's error without the request (whose headers hold the token).
-      this.lastError = `the Jupyter server refused to start a kernel: ${e instanceof Error ? e.message.replace(this.opts.token, '…') : 'unknown error'}`;
+      this.lastError = `the Jupyter server refused to start a kernel: ${e instanceof Error ? this.redact(e.message) : 'unknown error'}`;
       this.setState('dead');
       throw new Error(this.lastError);
     }
+  }
+
+  /**
+   * `GET /api` (the server's version; it needs no token) before asking for a kernel:
+   * @jupyterlab/services reports a refused connection as a bare "fetch failed", so the cause
+   * (ECONNREFUSED, a name that does not resolve, a timeout, not a Jupyter server) is found here.
+   */
+  private async reach(): Promise<string | undefined> {
+    const where = `the Jupyter server at ${this.opts.baseUrl}`;
+    let res: Response;
+    try {
+      res = await fetch(new URL('api', this.opts.baseUrl), { headers: { Authorization: `token ${this.opts.token}` }, signal: AbortSignal.timeout(REACH_TIMEOUT_MS) });
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      const why = err.name === 'TimeoutError' ? `no answer within ${REACH_TIMEOUT_MS / 1000} s` : (err.cause?.code ?? err.cause?.message ?? err.message);
+      return `cannot reach ${where}: ${this.redact(why)}`;
+    }
+    const body = (await res.json().catch(() => undefined)) as { version?: unknown } | undefined;
+    if (!res.ok || typeof body?.version !== 'string') return `${where} does not answer as a Jupyter server (HTTP ${res.status} for /api)`;
+    return undefined;
+  }
+
+  /** A message that may quote the request, without the token. */
+  private redact(text: string): string {
+    return this.opts.token ? text.split(this.opts.token).join('…') : text;
   }
 }

@@ -14,7 +14,8 @@ export type ExecuteResult =
 
 /**
  * One note's kernel: blocks run in it one after another and share its state. Implemented for a
- * local ipykernel over ZeroMQ (LocalKernel); a remote Jupyter Server's kernel would be another.
+ * local ipykernel over ZeroMQ (LocalKernel) and for a Jupyter Server's kernel (RemoteKernel),
+ * both on KernelBase.
  */
 export interface KernelSession {
   readonly state: KernelState;
