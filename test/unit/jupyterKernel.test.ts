@@ -26,8 +26,8 @@ const KERNELS = join(REPO, 'src', 'runner', 'kernels');
 const PY = process.env['MLNOTES_TEST_PYTHON'] ?? '/usr/bin/python3';
 
 const kernels: LocalKernel[] = [];
-function newKernel(): LocalKernel {
-  const k = new LocalKernel({ interpreter: PY, launcher: join(KERNELS, 'jupyter_launcher.py'), matplotlibrc: join(KERNELS, 'matplotlibrc'), cwd: REPO, env: kernelEnv() });
+function newKernel(kernelArgs?: string[]): LocalKernel {
+  const k = new LocalKernel({ interpreter: PY, launcher: join(KERNELS, 'jupyter_launcher.py'), matplotlibrc: join(KERNELS, 'matplotlibrc'), cwd: REPO, env: kernelEnv(), kernelArgs });
   kernels.push(k);
   return k;
 }
@@ -108,6 +108,18 @@ describe('Jupyter kernel (real ipykernel)', () => {
     assert.equal(result.status, 'cancelled');
     assert.deepEqual(output.items.filter((i) => i.kind === 'error'), []);
     assert.equal(textOf(await run(k, all, 2)), '5\n');
+  });
+
+  it('the block run right after a failing one is not aborted by the kernel (stop_on_error races the next request)', async () => {
+    // ipykernel aborts execute requests that reach it while it is "aborting" after an error; the
+    // window is one event-loop turn by default (a race on a loaded machine) — 2 s here makes it sure.
+    const k = newKernel(['--Kernel.stop_on_error_timeout=2']);
+    const { all } = note('kept = 7', 'raise ValueError("boom")', 'print(kept)');
+    await run(k, all, 0);
+    assert.equal((await run(k, all, 1)).result, 'failed');
+    const next = await run(k, all, 2);
+    assert.equal(next.result, 'succeeded');
+    assert.equal(textOf(next), '7\n');
   });
 
   it('a restart clears the state; the error names the note line', async () => {

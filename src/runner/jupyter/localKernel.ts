@@ -215,7 +215,9 @@ export class LocalKernel extends KernelBase {
     await this.start();
     if (this._state === 'dead' || this._state === 'closed' || !this.sockets) return { status: 'dead', executionCount: this._executionCount, message: this.lastError };
     // silent: the runner's own code (the variables view); no In [n], nothing in the history.
-    const msg = request(this.session, 'execute_request', { code, silent, store_history: !silent, user_expressions: {}, allow_stdin: false, stop_on_error: !silent });
+    // stop_on_error off: blocks go one at a time and the runner stops a Run All itself; the kernel's
+    // own abort would also cancel the next block when its request wins a race with the abort's end.
+    const msg = request(this.session, 'execute_request', { code, silent, store_history: !silent, user_expressions: {}, allow_stdin: false, stop_on_error: false });
     const id = msg.header.msg_id;
     const done = new Promise<ExecuteResult>((resolve) => this.pending.set(id, { sink, idle: false, resolve }));
     await this.sockets.shell.send(serialize(this.key, msg));

@@ -83,7 +83,9 @@ export class RemoteKernel extends KernelBase {
     }
     const k = this.connection;
     if (!k || this._state === 'dead' || this._state === 'closed') return { status: 'dead', executionCount: this._executionCount, message: this.lastError };
-    const future = k.requestExecute({ code, silent: opts.silent ?? false, store_history: !opts.silent, allow_stdin: false, stop_on_error: !opts.silent });
+    // stop_on_error off: blocks go one at a time and the runner stops a Run All itself; the kernel's
+    // own abort would also cancel the next block when its request wins a race with the abort's end.
+    const future = k.requestExecute({ code, silent: opts.silent ?? false, store_history: !opts.silent, allow_stdin: false, stop_on_error: false });
     future.onIOPub = (msg) => {
       if (msg.header.msg_type === 'execute_input') {
         const n = (msg.content as KernelMessage.IExecuteInputMsg['content']).execution_count;
