@@ -303,11 +303,13 @@ export async function findWebviewWith(page: Page, id: string, targets: string[],
 
 /** Watches whose figure came from the full-text safety net (reported as a warning: less precise). */
 const fallbacks = new Set<string>();
-let readCount = 0;
 
-/** The watch's times on Node's clock (0: not seen); every 20th read also runs the full-text safety net. */
-async function readWatch(f: Frame, id: string): Promise<number[]> {
-  const r = await inPage(f, READ_WATCH, { id, full: ++readCount % 20 === 0 });
+/**
+ * The watch's times on Node's clock (0: not seen). `full` also runs the full-text safety net:
+ * never while typing is timed, where reading a 4 MB document would itself make long frames.
+ */
+async function readWatch(f: Frame, id: string, full = false): Promise<number[]> {
+  const r = await inPage(f, READ_WATCH, { id, full });
   if (!r) throw new Error(`watch ${id} is gone from the frame (the webview reloaded its document?)`);
   if (r.fallback) fallbacks.add(id);
   return r.seen.map((t) => (t ? t - r.offset : 0));
@@ -320,8 +322,9 @@ interface OpenResult { first_content_ms: number; all_content_ms: number | null; 
 export async function measureOpen(vs: VSCode, title: string, needles: { first: string; last: string }, id: string, timeoutMs: number): Promise<OpenResult> {
   const t0 = await runCommandTimed(vs, title);
   const frame = await findWebviewWith(vs.page, id, [needles.first, needles.last], timeoutMs);
+  let round = 0;
   await waitFor(`the last heading "${needles.last}" in the preview`, async () => {
-    const s = await readWatch(frame, id);
+    const s = await readWatch(frame, id, ++round % 10 === 0);
     return s[1] ? s : undefined;
   }, Math.max(5_000, timeoutMs - (Date.now() - t0)), 100).catch(() => undefined);
   const last = await readWatch(frame, id);
@@ -390,7 +393,7 @@ async function measureTyping(
   const previewSeen = await waitFor('the last key in the preview', async () => {
     const s = await readWatch(frame, id);
     return s[last] ? s : undefined;
-  }, waitMs, 50).catch(() => readWatch(frame, id));
+  }, waitMs, 50).catch(() => readWatch(frame, id, true)); // timed out: one full read tells a missed change from a missing key
   const frames = await inPage(page, FRAMES, { cmd: 'stop', longMs: LONG_FRAME_MS });
   const messages = await inPage(frame, MESSAGES, false);
   const echoSeen = await readWatch(page.mainFrame(), id);
