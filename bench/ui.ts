@@ -5,8 +5,7 @@
  * dist-vsix/ml-notes.vsix (test/e2e/harness.ts), driven through Chromium by Playwright. Opens
  * NOTE.md (default: the generated 8 000-line note of bench/largeNote.ts) and prints ONE JSON line:
  * ML Notes' preview figures, then, in the same session on the same note, VS Code's built-in
- * preview (`builtin_*`), and the figures on a small sample note (`small_*`, measured before the
- * built-in preview, whose renders of a big note keep the extension host busy after it closes).
+ * preview (`builtin_*`), and, in a second session, the figures on a small sample note (`small_*`).
  *
  * Everything is measured from outside the extension, through the DOM only, so the figures stay
  * comparable while the preview's webview and protocol change:
@@ -524,21 +523,6 @@ async function main(): Promise<void> {
     if (!messages.length) warnings.push('no message reached the preview frame while typing');
     await closeAllReverting(vs, base);
 
-    // Before the built-in preview: its renders of the big note keep the extension host busy long after it is closed.
-    // A small note: the issue wants it to stay as fast as before (p50 ≈ 90 ms).
-    await vs.openFile(smallBase);
-    const sNeedles = headingNeedles(smallText);
-    const s = await measureOpen(vs, ML_OPEN, sNeedles, 'open-small', 120_000);
-    result.small_first_content_ms = s.first_content_ms;
-    const sProse = proseLines(smallText);
-    const sLine = sProse.find((l) => l >= smallText.split('\n').length / 2) ?? sProse[0]!;
-    const r = await measureTyping(vs, smallBase, smallText, sLine, 'zqmlnsx', args.keys, s.frame, 30_000);
-    result.small_keystroke_p50_ms = pct(r.keystroke_ms, 50);
-    result.small_keystroke_p95_ms = pct(r.keystroke_ms, 95);
-    result.small_echo_p95_ms = pct(r.echo_ms, 95);
-    if (r.missing_preview) warnings.push(`small note: ${r.missing_preview} of ${args.keys} keys never showed in the preview`);
-    await closeAllReverting(vs, smallBase);
-
     // VS Code's built-in preview, same session, same note (it runs with ML Notes' markdown-it plugin).
     if (args.builtin) {
       await vs.openFile(base);
@@ -560,6 +544,24 @@ async function main(): Promise<void> {
       if (r.missing_preview) warnings.push(`built-in: ${r.missing_preview} of ${args.builtinKeys} keys never showed in the preview`);
       if (!(b.first_content_ms > 0) || !r.keystroke_ms.length) warnings.push('built-in preview figures are empty');
     }
+
+    // A small note: the issue wants it to stay as fast as before (p50 ≈ 90 ms). In a session of
+    // its own: opened in the first session after the big note, its ML Notes preview was not found
+    // within 120 s in two runs (cause not yet known), and a fresh session keeps it uncontaminated.
+    await vs.close();
+    vs = await launch({ name: 'bench-ui-small', workspace: ws });
+    vs.page.setDefaultTimeout(60_000);
+    await vs.openFile(smallBase);
+    const sNeedles = headingNeedles(smallText);
+    const s = await measureOpen(vs, ML_OPEN, sNeedles, 'open-small', 120_000);
+    result.small_first_content_ms = s.first_content_ms;
+    const sProse = proseLines(smallText);
+    const sLine = sProse.find((l) => l >= smallText.split('\n').length / 2) ?? sProse[0]!;
+    const r = await measureTyping(vs, smallBase, smallText, sLine, 'zqmlnsx', args.keys, s.frame, 30_000);
+    result.small_keystroke_p50_ms = pct(r.keystroke_ms, 50);
+    result.small_keystroke_p95_ms = pct(r.keystroke_ms, 95);
+    result.small_echo_p95_ms = pct(r.echo_ms, 95);
+    if (r.missing_preview) warnings.push(`small note: ${r.missing_preview} of ${args.keys} keys never showed in the preview`);
   };
   try {
     await Promise.race([
