@@ -82,6 +82,21 @@ describe('Jupyter kernel (real ipykernel)', () => {
     assert.equal(k.state, 'idle');
   });
 
+  it('listeners hear a new In [n] while the block is still busy (the UI shows both), and the restart\'s reset', async () => {
+    const k = newKernel();
+    const { all } = note('import time\ntime.sleep(0.3)');
+    await k.start();
+    const heard: string[] = [];
+    k.onDidChangeState((s) => heard.push(`${s} ${k.executionCount}`));
+    await run(k, all, 0);
+    // The kernel's busy status comes before its execute_input (which carries the count).
+    assert.deepEqual(heard, ['busy 0', 'busy 1', 'idle 1']);
+    heard.length = 0;
+    await k.restart();
+    assert.ok(heard.includes('restarting 0'), heard.join(', '));
+    assert.equal(heard.at(-1), 'idle 0');
+  });
+
   it('an interrupt stops the block and keeps the variables', async () => {
     const k = newKernel();
     const { all } = note('model = {"w": 3}', 'import time\nfor i in range(10_000):\n    time.sleep(0.05)', 'print(model["w"] * 2)');
