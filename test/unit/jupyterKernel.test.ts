@@ -8,7 +8,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
@@ -80,6 +80,22 @@ describe('Jupyter kernel (real ipykernel)', () => {
     assert.equal(textOf(b), '42\n');
     assert.equal(k.executionCount, 2);
     assert.equal(k.state, 'idle');
+  });
+
+  it('listeners hear a new In [n] while the block is still busy (the UI shows both), and the restart\'s reset', async () => {
+    const k = newKernel();
+    const { all } = note('import time\ntime.sleep(0.3)');
+    await k.start();
+    const heard: string[] = [];
+    k.onDidChangeState((s) => heard.push(`${s} ${k.executionCount}`));
+    await run(k, all, 0);
+    // The kernel's busy status comes before its execute_input (which carries the count); a
+    // startup busy/idle of the kernel's own may come first.
+    assert.deepEqual(heard.slice(heard.lastIndexOf('busy 0')), ['busy 0', 'busy 1', 'idle 1'], heard.join(', '));
+    heard.length = 0;
+    await k.restart();
+    assert.ok(heard.includes('restarting 0'), heard.join(', '));
+    assert.equal(heard.at(-1), 'idle 0');
   });
 
   it('an interrupt stops the block and keeps the variables', async () => {
@@ -315,6 +331,105 @@ describe('ml-notes run with a Jupyter kernel (needs npm run build)', () => {
     } finally {
       other.close();
     }
+  });
+});
+
+/**
+ * The CLI's TypeScript blocks share one session per invocation (the built kernel on the cpu
+ * backend). Every CLI is started with a marker in its environment, which the session inherits:
+ * a process that still carries it once the CLI has exited was left behind.
+ */
+describe('ml-notes run with a TypeScript session (needs npm run build)', () => {
+  const CLI = join(REPO, 'dist', 'cli.js');
+  const NOTE = [
+    '# 会话',
+    '',
+    '```ts {run #a}',
+    'const w = 2',
+    '```',
+    '',
+    '```ts {run #b}',
+    'console.log(w * 21)',
+    '```',
+    '',
+    '```ts {run #slow}',
+    "console.log('session', process.pid)",
+    'await new Promise((r) => setTimeout(r, 60_000))',
+    '```',
+    '',
+  ].join('\n');
+  /** Live processes whose environment carries `marker`. */
+  const carrying = (marker: string): number[] =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`MLN_TEST_MARKER=${marker}`) && pidAlive(pid);
+        } catch {
+          return false;
+        }
+      });
+  const cli = (args: string[], signal?: NodeJS.Signals): Promise<{ code: number | null; stdout: string; stderr: string; left: number[] }> =>
+    new Promise((resolveRun) => {
+      const dir = mkdtempSync(join(tmpdir(), 'mln-cli-ts-'));
+      const notePath = join(dir, 'note.md');
+      writeFileSync(notePath, NOTE);
+      const marker = randomBytes(8).toString('hex');
+      const p = spawn(process.execPath, [CLI, 'run', notePath, '--backend', 'cpu', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MLN_TEST_MARKER: marker } });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        // The slow block is running in the session: now the CLI is told to stop.
+        if (signal && /session \d+/.test(stdout)) p.kill(signal);
+      });
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      // Looked at the moment the CLI has exited: the session's own watchdog (which ends it
+      // within 0.5 s of its parent's death) must not be what cleans up.
+      p.on('exit', (code) => resolveRun({ code, stdout, stderr, left: carrying(marker) }));
+    });
+
+  it('blocks share bindings in one invocation; no session process is left', async () => {
+    const r = await cli(['--id', 'a', '--id', 'b']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '42\n');
+    assert.match(r.stderr, /TypeScript session/);
+    assert.deepEqual(r.left, []);
+  });
+
+  it('--kernel process: each block alone, so the second fails with a ReferenceError (exit 1)', async () => {
+    const r = await cli(['--kernel', 'process', '--id', 'a', '--id', 'b']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ReferenceError: w is not defined/);
+    assert.deepEqual(r.left, []);
+  });
+
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    it(`${signal} during a block: the session is shut down before the CLI exits (exit ${code})`, async () => {
+      const r = await cli(['--id', 'a', '--id', 'slow', '--id', 'b'], signal);
+      assert.equal(r.code, code, r.stderr);
+      const pid = Number(/session (\d+)/.exec(r.stdout)?.[1]);
+      assert.ok(pid > 0, r.stdout);
+      assert.equal(pidAlive(pid), false);
+      assert.deepEqual(r.left, []);
+      // No block runs after the signal.
+      assert.doesNotMatch(r.stdout, /42/);
+    });
+  }
+
+  it('exit 2 when the session\'s backend cannot load', async (t) => {
+    try {
+      require.resolve('@tensorflow/tfjs-node-gpu');
+      t.skip('@tensorflow/tfjs-node-gpu is installed here');
+      return;
+    } catch {
+      // not installed: the backend cannot load
+    }
+    const r = await cli(['--id', 'a', '--backend', 'tensorflow-gpu']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /the TypeScript session did not start: the tensorflow-gpu backend is not available/);
+    assert.deepEqual(r.left, []);
   });
 });
 

@@ -175,7 +175,11 @@ describe('TypeScript session (real processes)', () => {
     assert.equal((await run(k, all, 0)).result, 'succeeded');
     assert.equal(textOf(await run(k, all, 1)).trim(), 'number');
     const pid = k.pid!;
+    // The UI (status bar, CodeLens) hears of the count going back to 0 while it restarts.
+    const heard: string[] = [];
+    k.onDidChangeState((s) => heard.push(`${s} ${k.executionCount}`));
     await k.restart();
+    assert.deepEqual(heard, ['restarting 2', 'restarting 0', 'idle 0']);
     assert.equal(k.executionCount, 0);
     assert.equal(pidAlive(pid), false);
     const b = await run(k, all, 1);

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { codeWithSetup, findSnippets, type Snippet } from '../../core/snippets/snippets';
-import { effectiveTimeoutMs, kernelEnv, startSnippet, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
+import { effectiveTimeoutMs, kernelEnv, startSnippet, tfjsKernelEnv, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
+import { TsSession, tsModeFor } from '../../runner/tsSession/tsSession';
 import { LocalKernel } from '../../runner/jupyter/localKernel';
 import { parseServerUrl, RemoteKernel } from '../../runner/jupyter/remoteKernel';
 import type { KernelSession } from '../../runner/jupyter/session';
@@ -15,14 +16,17 @@ export const runCommand: CliCommand = {
   usage: `ml-notes run NOTE.md [--id NAME]... [--index N] [--backend auto|webgpu|tensorflow-gpu|tensorflow|wasm|cpu]
                [--python PATH] [--device auto|cuda|mps|cpu] [--kernel jupyter|process] [--server URL] [--timeout SECONDS] [--json]
       Run the note's {run} blocks (all, or the ones named, in the order named) headless, with the
-      same runner as the extension. Python blocks share one Jupyter kernel (--kernel jupyter, the
-      default when the interpreter has ipykernel) or run one process each (--kernel process);
-      TypeScript, torchrun and {run fresh} blocks always get a process of their own. --server runs
+      same runner as the extension. Python blocks share one Jupyter kernel and TypeScript blocks
+      one TypeScript session (--kernel jupyter, the default; Python falls back to a process per
+      block when the interpreter has no ipykernel), or every block runs in a process of its own
+      (--kernel process); torchrun, {run fresh} and TypeScript blocks with their own backend=
+      always get a process of their own. --server runs
       the kernel on a Jupyter Server (its URL; the token from ?token= or $MLNOTES_JUPYTER_TOKEN). --json prints
       one JSON line per event (log, metric, plot, display, backend, error, done; NaN and ±Infinity
       as the strings "NaN", "Infinity", "-Infinity"). Exit code 1 when a block fails, 2 when the
       note, a block or the asked-for kernel is missing (a kernel that cannot start, a --server
-      that cannot be reached or refuses the token).`,
+      that cannot be reached or refuses the token, a TypeScript session whose backend cannot load);
+      130 / 143 after SIGINT / SIGTERM (the running block is stopped, the kernels are shut down).`,
   run,
 };
 
@@ -115,8 +119,36 @@ async function run(args: readonly string[]): Promise<number> {
     console.log = console.info = console.debug = toStderr;
   }
   let saidFallback = false;
+  const paths = distKernelPaths(__dirname);
+  const nativeModulePaths = (process.env['MLNOTES_NATIVE_PATHS'] ?? '').split(':').filter(Boolean);
+  // The TypeScript blocks' shared session, started at the first block that runs in it.
+  let tsSession: TsSession | undefined;
+  let current: StartedRun | undefined;
+  let signalled: NodeJS.Signals | undefined;
+  // SIGINT stops the running block as Stop does (a kernel is interrupted), SIGTERM ends it at
+  // once; either way no further block runs and the kernels are shut down before the CLI exits.
+  // A second signal does not wait for that.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) {
+      tsSession?.killNow();
+      kernel?.killNow();
+      process.exit(signalExit(sig));
+    }
+    signalled = sig;
+    if (sig === 'SIGINT') void current?.process?.cancel();
+    else current?.process?.killNow();
+  };
+  // Whatever way the CLI ends (an uncaught error included), the session processes end with it.
+  const onExit = (): void => {
+    tsSession?.killNow();
+    kernel?.killNow();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', onExit);
   try {
   for (const snippet of chosen) {
+    if (signalled) break;
     const label = snippet.id ?? `#${snippet.index}`;
     let pythonOpts: { interpreter: string; device: string; deviceLabel: string } | undefined;
     if (snippet.kernel === 'python') {
@@ -142,6 +174,27 @@ async function run(args: readonly string[]): Promise<number> {
     const onEvent = (e: KernelEvent): void => (json ? out({ ...e, snippet: label }) : printEvent(e));
     const onInvalidEvent = (why: string): void => void process.stderr.write(`ml-notes: dropped an invalid kernel event (${why})\n`);
     let started: StartedRun | undefined;
+    const timeoutMs = effectiveTimeoutMs(snippet.attrs['timeout'], timeout * 1000);
+    if (snippet.kernel === 'tfjs' && tsModeFor(snippet.attrs, kernelMode === 'process' ? 'process' : 'session').mode === 'session') {
+      if (!tsSession) {
+        tsSession = new TsSession({
+          node: process.execPath,
+          kernel: paths.tfjsKernel,
+          cwd: resolve(note, '..'),
+          env: tfjsKernelEnv({ paths, tfjsBackend: backend, nativeModulePaths }),
+          // Output of async work a finished block left running: not any block's (stdout stays --json's).
+          onLog: (_s, t) => void process.stderr.write(t),
+        });
+        // A backend that cannot load is a missing kernel (exit 2), not a failing block.
+        try {
+          await tsSession.start();
+        } catch (e) {
+          return fail(`the TypeScript session did not start: ${(e as Error).message}`);
+        }
+      }
+      if (!json) process.stderr.write(`── ${label} (${snippet.lang}, line ${snippet.fenceLine + 1}, TypeScript session)\n`);
+      started = startInKernel({ snippet, all, kernel: tsSession, label: 'TypeScript session', timeoutMs, onLog, onEvent, onInvalidEvent });
+    }
     if (snippet.kernel === 'python' && pythonOpts && probe?.ok) {
       // With --server the kernel's Python is the server's: the local one needs no ipykernel.
       const mode = pythonModeFor(snippet, kernelMode ?? 'jupyter', remote !== undefined || probe.info.ipykernel !== undefined);
@@ -174,7 +227,7 @@ async function run(args: readonly string[]): Promise<number> {
           all,
           kernel,
           label: pythonOpts.deviceLabel,
-          timeoutMs: effectiveTimeoutMs(snippet.attrs['timeout'], timeout * 1000),
+          timeoutMs,
           onLog,
           onEvent,
           onInvalidEvent,
@@ -187,21 +240,19 @@ async function run(args: readonly string[]): Promise<number> {
       notePath: resolve(note),
       snippet,
       all,
-      paths: distKernelPaths(__dirname),
+      paths,
       node: process.execPath,
       tfjsBackend: backend,
-      nativeModulePaths: (process.env['MLNOTES_NATIVE_PATHS'] ?? '').split(':').filter(Boolean),
+      nativeModulePaths,
       timeoutMs: timeout * 1000,
       python: pythonOpts,
       onLog,
       onEvent,
       onInvalidEvent,
     });
-    const run = started;
-    const stop = (): void => void run.process?.cancel();
-    process.once('SIGINT', stop);
+    current = started;
     const { result, output } = await started.done;
-    process.removeListener('SIGINT', stop);
+    current = undefined;
     const errors = output.items.filter((i) => i.kind === 'error');
     if (result.status !== 'succeeded') failed = true;
     if (json) {
@@ -211,12 +262,21 @@ async function run(args: readonly string[]): Promise<number> {
       process.stderr.write(`── ${label}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s${output.backend ? ` (${output.backend}, ${output.device})` : ''}\n`);
     }
     // Later blocks usually build on earlier ones (as Run All in the editor does).
-    if (result.status !== 'succeeded' && kernel) break;
+    if (result.status !== 'succeeded' && (kernel || tsSession)) break;
   }
   } finally {
-    await kernel?.shutdown();
+    await Promise.all([kernel?.shutdown(), tsSession?.shutdown()]);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('exit', onExit);
   }
+  if (signalled) return signalExit(signalled);
   return failed ? 1 : 0;
+}
+
+/** The shell's convention: 128 + the signal's number. */
+function signalExit(sig: NodeJS.Signals): number {
+  return sig === 'SIGINT' ? 130 : 143;
 }
 
 function printEvent(e: KernelEvent): void {

@@ -11,17 +11,26 @@ import { JUPYTER_TOKEN_SECRET, RunnerService } from './runnerService';
 import { parseServerUrl } from '../../runner/jupyter/remoteKernel';
 import { VariablesView } from './variablesView';
 import { registerKernelSpecPicker } from './kernelSpecPicker';
+import { blockKernelLens } from '../../runner/jupyter/blockLens';
+
+/** How long after a kernel or run change the lenses are asked for once more (see SnippetCodeLens.refresh). */
+const SETTLE_MS = 1000;
 
 /** CodeLens above each runnable block: Run / Stop, Run all above, Clear output. */
 class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
   private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeCodeLenses = this.changed.event;
   private readonly outputKeys = new Map<string, string>();
+  private settle: NodeJS.Timeout | undefined;
 
   constructor(private readonly runner: RunnerService, private readonly outputs: OutputStore) {
     super();
-    this._register(runner.onDidChangeRuns(() => this.changed.fire()));
-    this._register(runner.onDidChangeKernel(() => this.changed.fire()));
+    this._register(runner.onDidChangeRuns(() => this.refresh()));
+    this._register(runner.onDidChangeKernel(() => this.refresh()));
+    // Focus moving to the preview or another window: see refresh().
+    this._register(vscode.window.onDidChangeActiveTextEditor(() => this.changed.fire()));
+    this._register(vscode.window.onDidChangeWindowState(() => this.changed.fire()));
+    this._register({ dispose: () => clearTimeout(this.settle) });
     // WARNING: a running snippet updates its output several times a second. Refreshing the lenses
     // on each update would keep restarting VS Code's CodeLens debounce and starve the refresh
     // (the Stop lens would never show); only a change in which blocks have output matters here.
@@ -34,6 +43,20 @@ class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
       }),
     );
     this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()));
+  }
+
+  /**
+   * WARNING: VS Code asks for the lenses again only after a debounce (at least 250 ms, longer
+   * when providing was slow), and drops that pending request when the editor loses focus
+   * (codelensController.ts: `onDidBlurEditorText` cancels its scheduler) until it is focused
+   * again. A kernel that went idle just before the user clicked into the preview (or ran a
+   * command) kept saying "busy", without its [n], while the status bar was right. So a kernel or
+   * run change also asks once more a moment after the last one, when the focus has moved.
+   */
+  private refresh(): void {
+    this.changed.fire();
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => this.changed.fire(), SETTLE_MS);
   }
 
   async provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
@@ -50,11 +73,10 @@ class SnippetCodeLens extends Disposable implements vscode.CodeLensProvider {
         continue;
       }
       if (s.kernel === 'python' || s.kernel === 'tfjs') {
-        const k = this.runner.kernelState(document.uri, s.kernel);
-        const n = this.runner.executionCountOf(document.uri, s.key);
-        if (k || n !== undefined) {
-          const title = `${n !== undefined ? `[${n}] ` : ''}${k ? kernelStateLabel(k.state) : ''}`;
-          lenses.push(new vscode.CodeLens(range, k?.state === 'busy' ? { title, command: 'mlNotes.kernel.interrupt', arguments: [document.uri], tooltip: vscode.l10n.t('Interrupt the kernel') } : { title, command: '' }));
+        const lens = blockKernelLens(this.runner.kernelState(document.uri, s.kernel), this.runner.executionCountOf(document.uri, s.key));
+        if (lens) {
+          const title = `${lens.count !== undefined ? `[${lens.count}] ` : ''}${lens.state ? kernelStateLabel(lens.state) : ''}`;
+          lenses.push(new vscode.CodeLens(range, lens.interrupt ? { title, command: 'mlNotes.kernel.interrupt', arguments: [document.uri], tooltip: vscode.l10n.t('Interrupt the kernel') } : { title, command: '' }));
         }
       }
       if (this.runner.isRunning(document.uri, s.key)) {

@@ -5,6 +5,7 @@ import type { PlotSpec } from '../../runner/protocol';
 import { RunnerCore } from '../../runner/runnerCore';
 import { effectiveTimeoutMs, kernelEnv, startSnippet, tfjsKernelEnv, type KernelPaths, type StartedRun } from '../../runner/runSnippet';
 import { TsSession, tsModeFor, type TsMode } from '../../runner/tsSession/tsSession';
+import { ExecutionCounts } from '../../runner/jupyter/blockLens';
 import { KernelRegistry } from '../../runner/jupyter/kernelRegistry';
 import type { KernelSpecChoice } from '../../runner/jupyter/kernelSpecs';
 import { ipykernelInstallHint, pythonModeFor, startInKernel, type PythonMode } from '../../runner/jupyter/kernelRun';
@@ -56,7 +57,7 @@ export class RunnerService extends Disposable {
   /** One TypeScript session per note (TypeScript blocks), with the same lifetime as the Jupyter kernels. */
   readonly tsSessions: KernelRegistry<TsSession>;
   /** The In [n] each block got when it last ran in its note's kernel. */
-  private readonly executionCounts = new Map<string, number>();
+  private readonly executionCounts = new ExecutionCounts();
   /** Failed runs as diagnostics on their lines (cleared when the block runs again). */
   private readonly diagnostics = this._register(vscode.languages.createDiagnosticCollection('mlNotes.run'));
   private readonly diagnosticsByBlock = new Map<string, Map<string, vscode.Diagnostic>>();
@@ -141,6 +142,7 @@ export class RunnerService extends Disposable {
     }
     const tsMode: TsMode | undefined = snippet.kernel === 'tfjs' ? tsModeFor(snippet.attrs, config.get<TsMode>('tfjs.kernel', 'session')).mode : undefined;
     this.clearDiagnostic(document.uri, snippet.key);
+    const generation = this.executionCounts.begin(document.uri.toString());
     void this.revealPreview(document);
     const label = snippet.id ?? `#${snippet.index}`;
     const name = `${document.uri.path.split('/').pop()} ${label}`;
@@ -234,8 +236,7 @@ export class RunnerService extends Disposable {
       this.channel.appendLine(`── ${name}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s`);
       const kernel = mode === 'jupyter' ? this.kernels.get(document.uri.toString()) : tsMode === 'session' ? this.tsSessions.get(document.uri.toString()) : undefined;
       if (kernel) {
-        this.executionCounts.set(`${document.uri.toString()}\u0000${snippet.key}`, kernel.executionCount);
-        this.onDidChangeKernelEmitter.fire(document.uri);
+        if (this.executionCounts.record(document.uri.toString(), snippet.key, generation, kernel.executionCount)) this.onDidChangeKernelEmitter.fire(document.uri);
       }
       const err = output.items.find((i) => i.kind === 'error');
       if (result.status === 'failed' && err?.kind === 'error' && err.line !== undefined) {
@@ -309,7 +310,7 @@ export class RunnerService extends Disposable {
 
   /** In [n] of the block's last run in the note's kernel. */
   executionCountOf(note: vscode.Uri, key: string): number | undefined {
-    return this.executionCounts.get(`${note.toString()}\u0000${key}`);
+    return this.executionCounts.get(note.toString(), key);
   }
 
   /** The note's kernel commands act on its Jupyter kernel and its TypeScript session alike. */
@@ -333,8 +334,7 @@ export class RunnerService extends Disposable {
   }
 
   private forgetCounts(note: vscode.Uri): void {
-    const prefix = `${note.toString()}\u0000`;
-    for (const k of [...this.executionCounts.keys()]) if (k.startsWith(prefix)) this.executionCounts.delete(k);
+    this.executionCounts.forget(note.toString());
   }
 
   private setDiagnostic(document: vscode.TextDocument, key: string, line: number, message: string): void {

@@ -25,7 +25,9 @@ export class VariablesView extends Disposable implements vscode.TreeDataProvider
     this._register(
       runner.onDidChangeKernel((note) => {
         const k = runner.kernelState(note);
-        const sig = k ? `${note.toString()}|${k.executionCount}|${k.state === 'busy' ? 'idle' : k.state}` : `${note.toString()}|none`;
+        // A block still running: its variables are listed when the kernel is idle again.
+        if (k?.state === 'busy') return;
+        const sig = k ? `${note.toString()}|${k.executionCount}|${k.state}` : `${note.toString()}|none`;
         if (sig === seen) return;
         seen = sig;
         this.refresh();

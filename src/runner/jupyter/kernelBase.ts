@@ -38,6 +38,13 @@ export abstract class KernelBase implements KernelSession {
     for (const l of this.listeners) l(s);
   }
 
+  /** A new In [n] is a change the listeners hear of too (a Jupyter kernel's busy status comes before it). */
+  protected setExecutionCount(n: number): void {
+    if (this._executionCount === n) return;
+    this._executionCount = n;
+    for (const l of this.listeners) l(this._state);
+  }
+
   protected abstract launch(): Promise<void>;
   abstract execute(code: string, sink: IopubSink, opts?: { silent?: boolean }): Promise<ExecuteResult>;
   abstract interrupt(): Promise<void>;

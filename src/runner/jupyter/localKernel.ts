@@ -92,7 +92,7 @@ export class LocalKernel extends KernelBase {
     this.setState('restarting');
     await this.stopProcess();
     this.closing = false;
-    this._executionCount = 0;
+    this.setExecutionCount(0);
     this.started = this.launch();
     await this.started;
   }
@@ -243,7 +243,7 @@ export class LocalKernel extends KernelBase {
       if (p && msg.header.msg_type === 'execute_reply') {
         p.reply = msg.content as KernelMessage.IExecuteReplyMsg['content'];
         const n = (p.reply as { execution_count?: number }).execution_count;
-        if (typeof n === 'number' && n > 0) this._executionCount = n;
+        if (typeof n === 'number' && n > 0) this.setExecutionCount(n);
         this.settle(parentId!, p);
       }
       return;
@@ -264,7 +264,7 @@ export class LocalKernel extends KernelBase {
     if (p) {
       if (type === 'execute_input') {
         const n = (msg.content as KernelMessage.IExecuteInputMsg['content']).execution_count;
-        if (typeof n === 'number') this._executionCount = n;
+        if (typeof n === 'number') this.setExecutionCount(n);
       }
       p.sink(msg as KernelMessage.IIOPubMessage);
     } else if (type === 'update_display_data') {

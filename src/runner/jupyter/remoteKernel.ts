@@ -89,14 +89,14 @@ export class RemoteKernel extends KernelBase {
     future.onIOPub = (msg) => {
       if (msg.header.msg_type === 'execute_input') {
         const n = (msg.content as KernelMessage.IExecuteInputMsg['content']).execution_count;
-        if (typeof n === 'number') this._executionCount = n;
+        if (typeof n === 'number') this.setExecutionCount(n);
       }
       sink(msg);
     };
     try {
       const reply = await future.done;
       const c = reply.content as { status: string; execution_count?: number; ename?: string; evalue?: string; traceback?: string[] };
-      if (typeof c.execution_count === 'number' && c.execution_count > 0) this._executionCount = c.execution_count;
+      if (typeof c.execution_count === 'number' && c.execution_count > 0) this.setExecutionCount(c.execution_count);
       if (c.status === 'ok') return { status: 'ok', executionCount: this._executionCount };
       if (c.status === 'error') return { status: 'error', executionCount: this._executionCount, error: { ename: c.ename ?? '', evalue: c.evalue ?? '', traceback: c.traceback ?? [] } };
       return { status: 'aborted', executionCount: this._executionCount };
@@ -112,7 +112,7 @@ export class RemoteKernel extends KernelBase {
   override async restart(): Promise<void> {
     this.setState('restarting');
     await this.connection?.restart();
-    this._executionCount = 0;
+    this.setExecutionCount(0);
     this.setState('idle');
   }
 

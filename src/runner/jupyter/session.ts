@@ -20,6 +20,7 @@ export type ExecuteResult =
 export interface KernelSession {
   readonly state: KernelState;
   readonly executionCount: number;
+  /** Told when the state or the execution count changes (the UI shows both). */
   onDidChangeState(cb: (s: KernelState) => void): { dispose(): void };
   start(): Promise<void>;
   /** `silent`: the runner's own code (no In [n], no history). */

@@ -124,7 +124,7 @@ export class TsSession implements KernelSession {
   async restart(): Promise<void> {
     this.setState('restarting');
     await this.stopProcess('restart');
-    this._executionCount = 0;
+    this.setExecutionCount(0);
     this.ended = undefined;
     this.started = this.launch();
     await this.started;
@@ -143,6 +143,13 @@ export class TsSession implements KernelSession {
     this.setState('closed');
   }
 
+  /** A new In [n] is told to the listeners too (the UI shows it). */
+  private setExecutionCount(n: number): void {
+    if (this._executionCount === n) return;
+    this._executionCount = n;
+    for (const l of this.listeners) l(this._state);
+  }
+
   private setState(s: KernelState): void {
     if (this._state === s) return;
     this._state = s;
@@ -154,7 +161,7 @@ export class TsSession implements KernelSession {
     // A session that ended (killed by an interrupt, crashed) is replaced by a new one on the next run.
     if (this._state === 'dead') {
       this.started = undefined;
-      this._executionCount = 0;
+      this.setExecutionCount(0);
     }
     try {
       await this.start();
@@ -167,7 +174,7 @@ export class TsSession implements KernelSession {
       this.ended = undefined;
     }
     const id = ++this.lastId;
-    this._executionCount++;
+    this.setExecutionCount(this._executionCount + 1);
     let finish!: (r: ExecuteResult) => void;
     const finished = new Promise<ExecuteResult>((r) => (finish = r));
     this.current = { id, sink, flushed: false, killed: false, finish, finished };
