@@ -172,6 +172,12 @@ export function registerRunner(context: vscode.ExtensionContext, logger: Logger)
       const upTo = r.snippet?.index ?? Infinity;
       await runMany(r.document, r.all.filter((s) => s.index <= upTo));
     }),
+    vscode.commands.registerCommand('mlNotes.kernel.restartRunAll', async (uri?: vscode.Uri) => {
+      const r = await resolve(uri);
+      if (!r) return;
+      await runner.restartKernel(r.document.uri);
+      await runMany(r.document, r.all);
+    }),
     vscode.commands.registerCommand('mlNotes.jupyter.connect', async () => {
       const url = await vscode.window.showInputBox({
         title: vscode.l10n.t('Jupyter Server URL'),
