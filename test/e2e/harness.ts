@@ -412,9 +412,13 @@ export async function launch(opts: LaunchOptions): Promise<VSCode> {
       },
 
       async runCommand(title) {
-        await openQuickInput(page, 'F1');
         const input = page.locator('.quick-input-widget input.input');
-        await input.fill(`>${title}`);
+        // The palette can close again right after it opened when focus moves (a webview taking
+        // focus as it loads): open it again rather than wait for the closed input to come back.
+        await waitFor('the command palette to take the command', async () => {
+          await openQuickInput(page, 'F1');
+          return input.fill(`>${title}`, { timeout: 3000 }).then(() => true, () => false);
+        }, 30_000, 200);
         const row = await waitFor(`command palette row "${title}"`, async () => {
           const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
           const n = await rows.count();
