@@ -1,13 +1,15 @@
 /**
  * End-to-end tests of the formula features in a real VS Code (code-server + Chromium) with the
  * packaged .vsix installed: the Insert Formula palette, LaTeX completion inside math, and
- * formula hovers.
+ * formula hovers. The palette and completion tests share one workbench (with the completion
+ * test's suggest settings, which the palette test does not touch: it types no trigger character);
+ * the hover test has its own, with hovers on.
  */
-import { test } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { withVSCode, waitFor, type VSCode } from './harness';
+import { SharedVSCode, withVSCode, waitFor, type VSCode } from './harness';
 
 const T = { timeout: 180_000 };
 
@@ -20,85 +22,92 @@ async function saved(vs: VSCode, file: string, expectChange: (text: string) => b
   }, 10_000, 100);
 }
 
-test('Insert Formula… inserts a formula from the palette (Chinese search) and the preview renders it', T, async () => {
-  const note = '# 公式\n\n加噪过程如下：\n\n\n\n结束。\n';
-  await withVSCode({ name: 'formulas-palette', files: { 'palette.md': note } }, async (vs) => {
-    const { page } = vs;
-    const editor = await vs.openFile('palette.md');
-    await vs.focusEditor(editor);
-    // Cursor on the empty line 5 (1-based): the formula goes in as a display block there.
-    await page.keyboard.press('Control+Home');
-    for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowDown');
-    await vs.runCommand('ML Notes: Insert Formula…');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill('闭式加噪');
-    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'DDPM noising in closed form' }).first();
-    await row.waitFor({ state: 'visible', timeout: 10_000 });
-    assert.match((await row.textContent()) ?? '', /sqrt\{\\bar\\alpha_t\}/, 'the row shows the LaTeX');
-    await vs.screenshot('formulas-palette-list');
-    await row.click();
-    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-    await waitFor('the formula in the editor', async () => ((await editor.locator('.view-lines').textContent()) ?? '').includes('mathbf'), 10_000, 100);
-    // The first tab stop is the time index: replace it, then leave the snippet.
-    await page.keyboard.type('s');
-    await page.keyboard.press('Escape');
-    const text = await saved(vs, 'palette.md', (t) => t.includes('\\bar\\alpha'));
-    assert.match(text, /加噪过程如下：\n\n\$\$\n\\mathbf\{x\}_s=\\sqrt\{\\bar\\alpha_s\}\\,\\mathbf\{x\}_0\+\\sqrt\{1-\\bar\\alpha_s\}/, text);
-    assert.match(text, /\n\$\$\n\n结束。/, 'closed by $$ on its own line');
+const PALETTE_NOTE = '# 公式\n\n加噪过程如下：\n\n\n\n结束。\n';
+const COMPLETE_NOTE = '# 补全\n\n噪声 $x+$ 结束\n\n不是公式 \\var\n';
 
-    await vs.runCommand('ML Notes: Open Preview to the Side');
-    await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
-    await waitFor('the inserted formula rendered', async () =>
-      (await vs.evalInWebview<number>(`document.querySelectorAll('#mln-root .katex-display').length`)) === 1 &&
-      (await vs.evalInWebview<number>(`document.querySelectorAll('#mln-root .mln-math-error').length`)) === 0, 20_000, 150);
-    await vs.screenshot('formulas-palette-preview');
-  });
-});
-
-test('LaTeX completion inside $…$ offers \\varepsilon (from KaTeX) and inserts it', T, async () => {
-  const note = '# 补全\n\n噪声 $x+$ 结束\n\n不是公式 \\var\n';
-  await withVSCode({
-    name: 'formulas-completion',
-    files: { 'complete.md': note },
+describe('Insert Formula and LaTeX completion, in one workbench', () => {
+  const shared = new SharedVSCode({
+    name: 'formulas',
+    files: { 'palette.md': PALETTE_NOTE, 'complete.md': COMPLETE_NOTE },
     settings: { 'editor.suggestOnTriggerCharacters': true, 'editor.suggest.showStatusBar': false },
-  }, async (vs) => {
-    const { page } = vs;
-    const editor = await vs.openFile('complete.md');
-    await vs.focusEditor(editor);
-    const suggestRows = page.locator('.editor-widget.suggest-widget.visible .monaco-list-row');
+  });
+  before(() => shared.open(), T);
+  after(() => shared.close());
 
-    // Outside math nothing is offered: line 5 ends with `\var`.
-    await page.keyboard.press('Control+End');
-    await page.keyboard.press('ArrowUp');
-    await page.keyboard.press('End');
-    await page.keyboard.press('Control+Space');
-    await page.waitForTimeout(1500);
-    const outside = await suggestRows.allTextContents();
-    assert.ok(!outside.some((t) => t.includes('\\varepsilon')), `no LaTeX completion outside math (got ${outside.length} rows)`);
-    await page.keyboard.press('Escape');
+  it('Insert Formula… inserts a formula from the palette (Chinese search) and the preview renders it', T, async () => {
+    await shared.run('formulas-palette', async (vs) => {
+      const { page } = vs;
+      const editor = await vs.openFile('palette.md');
+      await vs.focusEditor(editor);
+      // Cursor on the empty line 5 (1-based): the formula goes in as a display block there.
+      await page.keyboard.press('Control+Home');
+      for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowDown');
+      await vs.runCommand('ML Notes: Insert Formula…');
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill('闭式加噪');
+      const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'DDPM noising in closed form' }).first();
+      await row.waitFor({ state: 'visible', timeout: 10_000 });
+      assert.match((await row.textContent()) ?? '', /sqrt\{\\bar\\alpha_t\}/, 'the row shows the LaTeX');
+      await vs.screenshot('formulas-palette-list');
+      await row.click();
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+      await waitFor('the formula in the editor', async () => ((await editor.locator('.view-lines').textContent()) ?? '').includes('mathbf'), 10_000, 100);
+      // The first tab stop is the time index: replace it, then leave the snippet.
+      await page.keyboard.type('s');
+      await page.keyboard.press('Escape');
+      const text = await saved(vs, 'palette.md', (t) => t.includes('\\bar\\alpha'));
+      assert.match(text, /加噪过程如下：\n\n\$\$\n\\mathbf\{x\}_s=\\sqrt\{\\bar\\alpha_s\}\\,\\mathbf\{x\}_0\+\\sqrt\{1-\\bar\\alpha_s\}/, text);
+      assert.match(text, /\n\$\$\n\n结束。/, 'closed by $$ on its own line');
 
-    // Line 3: put the cursor before the closing `$` of `$x+$` and type a command; `\` opens the list.
-    await page.keyboard.press('Control+Home');
-    await page.keyboard.press('ArrowDown');
-    await page.keyboard.press('ArrowDown');
-    await page.keyboard.press('End');
-    for (let i = 0; i < '$ 结束'.length; i++) await page.keyboard.press('ArrowLeft');
-    await page.keyboard.type('\\varep', { delay: 60 });
-    const row = suggestRows.filter({ hasText: '\\varepsilon' }).first();
-    // `\` opens the list as the user types; on a loaded machine the widget can miss that moment,
-    // so ask again explicitly (Ctrl+Space) the way a user would.
-    try {
-      await row.waitFor({ state: 'visible', timeout: 5_000 });
-    } catch {
+      await vs.runCommand('ML Notes: Open Preview to the Side');
+      await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
+      await waitFor('the inserted formula rendered', async () =>
+        (await vs.evalInWebview<number>(`document.querySelectorAll('#mln-root .katex-display').length`)) === 1 &&
+        (await vs.evalInWebview<number>(`document.querySelectorAll('#mln-root .mln-math-error').length`)) === 0, 20_000, 150);
+      await vs.screenshot('formulas-palette-preview');
+    });
+  });
+
+  it('LaTeX completion inside $…$ offers \\varepsilon (from KaTeX) and inserts it', T, async () => {
+    await shared.run('formulas-completion', async (vs) => {
+      const { page } = vs;
+      const editor = await vs.openFile('complete.md');
+      await vs.focusEditor(editor);
+      const suggestRows = page.locator('.editor-widget.suggest-widget.visible .monaco-list-row');
+
+      // Outside math nothing is offered: line 5 ends with `\var`.
+      await page.keyboard.press('Control+End');
+      await page.keyboard.press('ArrowUp');
+      await page.keyboard.press('End');
       await page.keyboard.press('Control+Space');
-      await row.waitFor({ state: 'visible', timeout: 15_000 });
-    }
-    assert.match((await row.textContent()) ?? '', /ε/, 'the row shows the rendered symbol');
-    await vs.screenshot('formulas-completion');
-    await page.keyboard.press('Tab');
-    const text = await saved(vs, 'complete.md', (t) => t.includes('\\varepsilon'));
-    assert.ok(text.includes('噪声 $x+\\varepsilon$ 结束'), text);
+      await page.waitForTimeout(1500);
+      const outside = await suggestRows.allTextContents();
+      assert.ok(!outside.some((t) => t.includes('\\varepsilon')), `no LaTeX completion outside math (got ${outside.length} rows)`);
+      await page.keyboard.press('Escape');
+
+      // Line 3: put the cursor before the closing `$` of `$x+$` and type a command; `\` opens the list.
+      await page.keyboard.press('Control+Home');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('End');
+      for (let i = 0; i < '$ 结束'.length; i++) await page.keyboard.press('ArrowLeft');
+      await page.keyboard.type('\\varep', { delay: 60 });
+      const row = suggestRows.filter({ hasText: '\\varepsilon' }).first();
+      // `\` opens the list as the user types; on a loaded machine the widget can miss that moment,
+      // so ask again explicitly (Ctrl+Space) the way a user would.
+      try {
+        await row.waitFor({ state: 'visible', timeout: 5_000 });
+      } catch {
+        await page.keyboard.press('Control+Space');
+        await row.waitFor({ state: 'visible', timeout: 15_000 });
+      }
+      assert.match((await row.textContent()) ?? '', /ε/, 'the row shows the rendered symbol');
+      await vs.screenshot('formulas-completion');
+      await page.keyboard.press('Tab');
+      const text = await saved(vs, 'complete.md', (t) => t.includes('\\varepsilon'));
+      assert.ok(text.includes('噪声 $x+\\varepsilon$ 结束'), text);
+    });
   });
 });
 

@@ -138,6 +138,12 @@ export interface VSCode {
   evalInWebview<T>(expression: string, selector?: string): Promise<T>;
   /** Saves test-results/<name>.png and returns its path. */
   screenshot(name: string, target?: Locator): Promise<string>;
+  /**
+   * Brings a workbench shared by several tests back to a neutral state: dismisses quick input,
+   * reverts unsaved editors, closes every editor (previews included), hides the panel, clears
+   * notifications and restores the launch viewport.
+   */
+  reset(): Promise<void>;
   /** Ends Chromium and code-server's whole process group, removes the temp folder. Idempotent. */
   close(): Promise<void>;
 }
@@ -373,6 +379,7 @@ export async function launch(opts: LaunchOptions): Promise<VSCode> {
       await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor({ state: 'visible', timeout: 20_000 });
     }
 
+    const viewport = opts.viewport ?? { width: 1400, height: 900 };
     const vs: VSCode = {
       page, browser, workspace, root, port, url, logFile, close,
       activeEditor: () => page.locator('.editor-group-container.active .editor-instance .monaco-editor').first(),
@@ -405,9 +412,13 @@ export async function launch(opts: LaunchOptions): Promise<VSCode> {
       },
 
       async runCommand(title) {
-        await openQuickInput(page, 'F1');
         const input = page.locator('.quick-input-widget input.input');
-        await input.fill(`>${title}`);
+        // The palette can close again right after it opened when focus moves (a webview taking
+        // focus as it loads): open it again rather than wait for the closed input to come back.
+        await waitFor('the command palette to take the command', async () => {
+          await openQuickInput(page, 'F1');
+          return input.fill(`>${title}`, { timeout: 3000 }).then(() => true, () => false);
+        }, 30_000, 200);
         const row = await waitFor(`command palette row "${title}"`, async () => {
           const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
           const n = await rows.count();
@@ -466,6 +477,30 @@ export async function launch(opts: LaunchOptions): Promise<VSCode> {
             if (attempt >= 2 || !/detached|destroyed|navigat/i.test(String(e))) throw e;
           }
         }
+      },
+
+      async reset() {
+        const widget = page.locator('.quick-input-widget');
+        for (let i = 0; i < 3 && (await widget.isVisible()); i++) await page.keyboard.press('Escape');
+        // A dirty editor would ask "Save changes?" on close: revert each first.
+        for (let i = 0; i < 20; i++) {
+          const dirty = page.locator('.tabs-container .tab.dirty');
+          if ((await dirty.count()) === 0) break;
+          const name = await dirty.first().getAttribute('data-resource-name');
+          await dirty.first().click();
+          await vs.runCommand('File: Revert File');
+          await waitFor(`${name} reverted`, async () =>
+            (await page.locator(`.tabs-container .tab.dirty[data-resource-name="${name}"]`).count()) === 0, 10_000, 50);
+        }
+        const tabs = page.locator('.tabs-container .tab');
+        if ((await tabs.count()) > 0) await vs.runCommand('View: Close All Editor Groups');
+        await waitFor('every editor closed', async () => (await tabs.count()) === 0 && (await page.locator('iframe.webview').count()) === 0, 20_000, 50);
+        if (await page.locator('.part.panel').isVisible()) await vs.runCommand('View: Hide Panel');
+        if ((await page.locator('.notifications-toasts .notification-toast').count()) > 0) {
+          await vs.runCommand('Notifications: Clear All Notifications');
+        }
+        const size = page.viewportSize();
+        if (size?.width !== viewport.width || size?.height !== viewport.height) await page.setViewportSize(viewport);
       },
 
       async screenshot(name, target) {
@@ -543,21 +578,62 @@ async function openQuickInput(page: Page, key: string): Promise<void> {
   }, 20_000, 200);
 }
 
+/** Saves a screenshot and VS Code's own logs (extension host, ML Notes output channel) for debugging. */
+async function saveFailure(vs: VSCode, name: string): Promise<void> {
+  await vs.screenshot(`${name}-failure`).catch(() => undefined);
+  try {
+    fs.cpSync(path.join(vs.root, 'ud', 'logs'), path.join(RESULTS, `${name.replace(/[^\w.-]+/g, '-')}-logs`), { recursive: true });
+  } catch {
+    /* no logs */
+  }
+}
+
 /** Runs `body` with a launched VS Code, always closing it (and saving a screenshot if it throws). */
 export async function withVSCode<T>(opts: LaunchOptions, body: (vs: VSCode) => Promise<T>): Promise<T> {
   const vs = await launch(opts);
   try {
     return await body(vs);
   } catch (e) {
-    await vs.screenshot(`${opts.name}-failure`).catch(() => undefined);
-    // Keep VS Code's own logs (extension host, ML Notes output channel) for debugging.
-    try {
-      fs.cpSync(path.join(vs.root, 'ud', 'logs'), path.join(RESULTS, `${opts.name.replace(/[^\w.-]+/g, '-')}-logs`), { recursive: true });
-    } catch {
-      /* no logs */
-    }
+    await saveFailure(vs, opts.name);
     throw e;
   } finally {
     await vs.close();
+  }
+}
+
+/**
+ * One launched workbench for several tests with the same launch options (starting code-server
+ * and Chromium costs 10-20 s per test on a small machine). Call open() in a `before` hook and
+ * close() in `after`; each test runs its body through run(), which resets the workbench
+ * afterwards (VSCode.reset) so the next test starts with no editor open. Tests that need a fresh
+ * window (activation-time behaviour, Restricted Mode, a reload, another locale) use withVSCode.
+ */
+export class SharedVSCode {
+  private vs: VSCode | undefined;
+  constructor(readonly opts: LaunchOptions) {}
+
+  async open(): Promise<void> {
+    this.vs = await launch(this.opts);
+  }
+
+  async run<T>(name: string, body: (vs: VSCode) => Promise<T>): Promise<T> {
+    const vs = this.vs;
+    if (!vs) throw new Error(`the shared workbench ${this.opts.name} did not start`);
+    let result: T;
+    try {
+      result = await body(vs);
+    } catch (e) {
+      await saveFailure(vs, name);
+      await vs.reset().catch(() => undefined);
+      throw e;
+    }
+    // A test that leaves the workbench in a state reset() cannot undo fails here, not in the next test.
+    await vs.reset();
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.vs?.close();
+    this.vs = undefined;
   }
 }

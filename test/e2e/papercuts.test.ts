@@ -2,14 +2,15 @@
  * End-to-end checks of small workbench papercuts in a real VS Code (code-server + Chromium)
  * with the packaged .vsix: math coloured as math in the Markdown editor (the injection
  * grammars), the "Exported to …" message's follow-up in a browser window, and the preview's
- * run labels and the hover's section labels in a zh-cn workbench.
+ * run labels and the hover's section labels in a zh-cn workbench. The two English tests share one
+ * workbench; the zh-cn one has its own (the display language is fixed at start-up).
  */
-import { test } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { withVSCode, waitFor } from './harness';
+import { SharedVSCode, withVSCode, waitFor } from './harness';
 
 const T = { timeout: 180_000 };
 
@@ -19,71 +20,81 @@ interface Span {
   italic: boolean;
 }
 
-test('math is coloured as math in the Markdown editor; `_…_` inside \\(…\\) is not italics', T, async () => {
-  const note = [
-    '# 扩散',
-    '',
-    '损失 \\(\\mathbb{E}_{t} \\| \\epsilon - \\epsilon_\\theta(x_t, t) \\|^2\\) 最小',
-    '',
-    '噪声$\\epsilon$，其中 It costs $5 and $10.',
-    '',
-    '\\begin{align}',
-    'q(x_t \\mid x_0) &= \\mathcal{N}(x_t; \\sqrt{\\bar\\alpha_t}\\, x_0, (1-\\bar\\alpha_t) I)',
-    '\\end{align}',
-    '',
-    '普通 _斜体_ 文字',
-    '',
-  ].join('\n');
-  await withVSCode({ name: 'papercuts-math-colour', files: { 'colour.md': note } }, async (vs) => {
-    const editor = await vs.openFile('colour.md');
-    const spansOf = (lineText: string) =>
-      editor.locator('.view-line', { hasText: lineText }).first().evaluate((el: any) =>
-        [...el.querySelectorAll('span > span')].map((s: any) => {
-          const st = getComputedStyle(s);
-          // Monaco renders spaces as no-break spaces.
-          return { text: (s.textContent as string).replace(/\u00a0/g, ' '), color: st.color as string, italic: st.fontStyle === 'italic' };
-        }),
-      ) as Promise<Span[]>;
-    // Tokenization runs after the first paint: wait until the formula is split into LaTeX tokens.
-    const loss = await waitFor('LaTeX tokens in the \\(…\\) line', async () => {
-      const s = await spansOf('最小');
-      return s.some((x) => x.text.includes('mathbb') && !x.text.includes('损失')) ? s : undefined;
-    }, 20_000, 200);
-    const prose = loss.find((s) => s.text.includes('损失'))!;
-    // The backslash and the name share a colour, so Monaco renders `\\mathbb` as one span.
-    const command = loss.find((s) => s.text.includes('mathbb'))!;
-    assert.ok(!loss.some((s) => s.italic), `no italics inside the formula: ${JSON.stringify(loss)}`);
-    assert.notEqual(command.color, prose.color, 'a LaTeX command is coloured unlike prose');
+const COLOUR_NOTE = [
+  '# 扩散',
+  '',
+  '损失 \\(\\mathbb{E}_{t} \\| \\epsilon - \\epsilon_\\theta(x_t, t) \\|^2\\) 最小',
+  '',
+  '噪声$\\epsilon$，其中 It costs $5 and $10.',
+  '',
+  '\\begin{align}',
+  'q(x_t \\mid x_0) &= \\mathcal{N}(x_t; \\sqrt{\\bar\\alpha_t}\\, x_0, (1-\\bar\\alpha_t) I)',
+  '\\end{align}',
+  '',
+  '普通 _斜体_ 文字',
+  '',
+].join('\n');
 
-    const money = await spansOf('It costs');
-    assert.ok(money.some((s) => s.text.includes('epsilon') && s.color !== prose.color), JSON.stringify(money));
-    assert.ok(money.some((s) => s.text.includes('$5 and $10.') && s.color === prose.color), `money stays prose: ${JSON.stringify(money)}`);
-
-    const align = await spansOf('mathcal');
-    assert.ok(align.some((s) => s.text.includes('mathcal') && s.color === command.color), JSON.stringify(align));
-
-    const italic = await spansOf('普通');
-    assert.ok(italic.some((s) => s.italic), 'control: Markdown italics still render as italics');
-    await vs.screenshot('papercuts-math-colour', editor);
+describe('English workbench papercuts, in one workbench', () => {
+  const shared = new SharedVSCode({
+    name: 'papercuts',
+    files: { 'colour.md': COLOUR_NOTE, 'export-me.md': '# 导出\n\n$$ E = mc^2 $$\n' },
   });
-});
+  before(() => shared.open(), T);
+  after(() => shared.close());
 
-test('"Exported to …" offers Reveal in Explorer in a browser window, and it selects the file there', T, async () => {
-  await withVSCode({ name: 'papercuts-export', files: { 'export-me.md': '# 导出\n\n$$ E = mc^2 $$\n' } }, async (vs) => {
-    const { page } = vs;
-    await vs.openFile('export-me.md');
-    await vs.runCommand('ML Notes: Export Note to HTML');
-    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Exported to' });
-    await toast.waitFor({ state: 'visible', timeout: 30_000 });
-    const buttons = (await toast.locator('.monaco-button').allTextContents()).map((t) => t.trim()).filter(Boolean);
-    // code-server is a browser window on a remote folder: the OS browser cannot open the file.
-    assert.deepEqual(buttons, ['Reveal in Explorer']);
-    assert.ok(fs.existsSync(path.join(vs.workspace, 'export-me.html')));
-    await vs.screenshot('papercuts-export-message');
-    await toast.locator('.monaco-button', { hasText: 'Reveal in Explorer' }).click();
-    await waitFor('export-me.html selected in the Explorer', async () =>
-      (await page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: 'export-me.html' }).count()) > 0, 15_000, 200);
-    await vs.screenshot('papercuts-export-revealed');
+  it('math is coloured as math in the Markdown editor; `_…_` inside \\(…\\) is not italics', T, async () => {
+    await shared.run('papercuts-math-colour', async (vs) => {
+      const editor = await vs.openFile('colour.md');
+      const spansOf = (lineText: string) =>
+        editor.locator('.view-line', { hasText: lineText }).first().evaluate((el: any) =>
+          [...el.querySelectorAll('span > span')].map((s: any) => {
+            const st = getComputedStyle(s);
+            // Monaco renders spaces as no-break spaces.
+            return { text: (s.textContent as string).replace(/\u00a0/g, ' '), color: st.color as string, italic: st.fontStyle === 'italic' };
+          }),
+        ) as Promise<Span[]>;
+      // Tokenization runs after the first paint: wait until the formula is split into LaTeX tokens.
+      const loss = await waitFor('LaTeX tokens in the \\(…\\) line', async () => {
+        const s = await spansOf('最小');
+        return s.some((x) => x.text.includes('mathbb') && !x.text.includes('损失')) ? s : undefined;
+      }, 20_000, 200);
+      const prose = loss.find((s) => s.text.includes('损失'))!;
+      // The backslash and the name share a colour, so Monaco renders `\\mathbb` as one span.
+      const command = loss.find((s) => s.text.includes('mathbb'))!;
+      assert.ok(!loss.some((s) => s.italic), `no italics inside the formula: ${JSON.stringify(loss)}`);
+      assert.notEqual(command.color, prose.color, 'a LaTeX command is coloured unlike prose');
+
+      const money = await spansOf('It costs');
+      assert.ok(money.some((s) => s.text.includes('epsilon') && s.color !== prose.color), JSON.stringify(money));
+      assert.ok(money.some((s) => s.text.includes('$5 and $10.') && s.color === prose.color), `money stays prose: ${JSON.stringify(money)}`);
+
+      const align = await spansOf('mathcal');
+      assert.ok(align.some((s) => s.text.includes('mathcal') && s.color === command.color), JSON.stringify(align));
+
+      const italic = await spansOf('普通');
+      assert.ok(italic.some((s) => s.italic), 'control: Markdown italics still render as italics');
+      await vs.screenshot('papercuts-math-colour', editor);
+    });
+  });
+
+  it('"Exported to …" offers Reveal in Explorer in a browser window, and it selects the file there', T, async () => {
+    await shared.run('papercuts-export', async (vs) => {
+      const { page } = vs;
+      await vs.openFile('export-me.md');
+      await vs.runCommand('ML Notes: Export Note to HTML');
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Exported to' });
+      await toast.waitFor({ state: 'visible', timeout: 30_000 });
+      const buttons = (await toast.locator('.monaco-button').allTextContents()).map((t) => t.trim()).filter(Boolean);
+      // code-server is a browser window on a remote folder: the OS browser cannot open the file.
+      assert.deepEqual(buttons, ['Reveal in Explorer']);
+      assert.ok(fs.existsSync(path.join(vs.workspace, 'export-me.html')));
+      await vs.screenshot('papercuts-export-message');
+      await toast.locator('.monaco-button', { hasText: 'Reveal in Explorer' }).click();
+      await waitFor('export-me.html selected in the Explorer', async () =>
+        (await page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: 'export-me.html' }).count()) > 0, 15_000, 200);
+      await vs.screenshot('papercuts-export-revealed');
+    });
   });
 });
 

@@ -1,9 +1,12 @@
 /**
  * End-to-end tests of snippet running in a real VS Code (code-server + Chromium) with the
  * packaged extension: CodeLens Run/Stop, outputs and plots in the preview, errors at the right
- * line, the Python kernel with Matplotlib, and nothing running in an untrusted workspace.
+ * line, the Python kernel with Matplotlib, a note's TypeScript blocks sharing one session, and
+ * nothing running in an untrusted workspace. The trusted-workspace tests share one workbench,
+ * each on its own copy of the note (a note's outputs and its run confirmation outlive its
+ * editor); the untrusted one has its own window in Restricted Mode.
  */
-import { test } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashString } from '../../src/core/markdown/html';
 import { findSnippets } from '../../src/core/snippets/snippets';
-import { withVSCode, waitFor, REPO, type VSCode } from './harness';
+import { SharedVSCode, withVSCode, waitFor, REPO, type VSCode } from './harness';
 
 const T = { timeout: 240_000 };
 const PY = process.env['MLNOTES_TEST_PYTHON'] ?? '/usr/bin/python3';
@@ -51,6 +54,28 @@ const NOTE = [
   '```',
   '',
 ].join('\n');
+
+/** Block A creates a tensor and a plain variable, block B uses them (one TypeScript session). */
+const TS_NOTE = [
+  '# 有状态的 TypeScript',
+  '',
+  '先定义一个张量和一个普通变量：',
+  '',
+  '```ts {run #a}',
+  "import * as tf from '@tensorflow/tfjs';",
+  'const w = tf.scalar(2);',
+  'let offset = 0.5;',
+  '```',
+  '',
+  '再在下一个代码块里使用它们：',
+  '',
+  '```ts {run #b}',
+  "console.log('w * 21 + offset =', w.mul(21).dataSync()[0] + offset);",
+  '```',
+  '',
+].join('\n');
+
+const SAMPLE_NOTE = '01-edm-unified-diffusion.md';
 
 async function clickLens(vs: VSCode, snippetLine: number, label: RegExp): Promise<void> {
   // CodeLens render above the fence line; find the one in the lens row right above that line.
@@ -95,103 +120,164 @@ async function gotoLine(vs: VSCode, line: number): Promise<void> {
   await vs.page.keyboard.press('Enter');
 }
 
-test('run a TensorFlow.js snippet from its CodeLens: output, metrics and a plot appear in the preview', T, async () => {
-  await withVSCode({ name: 'runner-tfjs', files: { 'toy.md': NOTE } }, async (vs) => {
-    await vs.openFile('toy.md');
-    await vs.runCommand('ML Notes: Open Preview to the Side');
-    await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
-    await vs.focusEditor(vs.editorOf('toy.md'));
-    await clickLens(vs, 5, /Run$/);
-    await confirmRunIfAsked(vs);
-    await waitFor(
-      'a finished output with a plot in the preview',
-      async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="succeeded"] img.mln-plot').length`)) >= 2,
-      90_000,
-    );
-    const text = await vs.evalInWebview<string>(`document.querySelector('.mln-output').innerText`);
-    assert.match(text, /noised std 0\.\d\d/);
-    assert.match(text, /wasm/);
-    assert.match(text, /loss/);
-    await vs.screenshot('runner-tfjs');
-  });
-});
-
-test('a sample note: run its diffusion snippet from the CodeLens and see the output stream and plots in the preview', T, async () => {
-  const note = readFileSync(join(REPO, 'notes', '01-edm-unified-diffusion.md'), 'utf8');
-  const snippet = findSnippets(note).find((s) => s.id === 'edm-samplers');
-  assert.ok(snippet, 'the EDM note has its sampler snippet');
-  await withVSCode({ name: 'runner-sample-note', files: { '01-edm-unified-diffusion.md': note } }, async (vs) => {
-    await vs.openFile('01-edm-unified-diffusion.md');
-    await vs.runCommand('ML Notes: Open Preview to the Side');
-    await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
-    await vs.focusEditor(vs.editorOf('01-edm-unified-diffusion.md'));
-    await gotoLine(vs, snippet.fenceLine + 1);
-    await clickLens(vs, snippet.fenceLine + 1, /Run$/);
-    await confirmRunIfAsked(vs);
-    // Streaming: text shows while the run is still going or right after.
-    await waitFor('streamed text', async () => /σ_i/.test(await vs.evalInWebview<string>(`document.querySelector('.mln-output')?.innerText ?? ''`)), 90_000);
-    await waitFor('two plots', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="succeeded"] img.mln-plot').length`)) === 2, 120_000);
-    const text = await vs.evalInWebview<string>(`document.querySelector('.mln-output').innerText`);
-    assert.match(text, /NFE=71/);
-    await vs.evalInWebview(`document.querySelector('.mln-output').scrollIntoView()`);
-    await vs.screenshot('runner-sample-note');
-  });
-});
-
-test('an endless snippet stops from its CodeLens; a throwing one shows its error at the right line', T, async () => {
-  await withVSCode({ name: 'runner-stop', files: { 'toy.md': NOTE } }, async (vs) => {
-    await vs.openFile('toy.md');
-    await vs.runCommand('ML Notes: Open Preview to the Side');
-    await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
-    await vs.focusEditor(vs.editorOf('toy.md'));
-    await clickLens(vs, 15, /Run$/);
-    await confirmRunIfAsked(vs);
-    await waitFor('running output', async () => (await vs.evalInWebview<string>(`document.querySelector('.mln-output[data-status="running"]')?.innerText ?? ''`)).includes('spinning'), 60_000);
-    const t0 = Date.now();
-    await clickLens(vs, 15, /Stop$/);
-    await waitFor('stopped output', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="cancelled"]').length`)) === 1, 20_000);
-    console.log(`# stop took ${Date.now() - t0} ms (click to preview update)`);
-
-    await gotoLine(vs, 22);
-    await vs.runCommand('ML Notes: Run Snippet at Cursor');
-    await waitFor('failed output', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="failed"]').length`)) === 1, 60_000);
-    const err = await vs.evalInWebview<string>(`document.querySelector('.mln-output[data-status="failed"] .mln-output-error').innerText`);
-    assert.match(err, /line 23/);
-    assert.match(err, /explode|null/);
-  });
-});
-
-test('a Python snippet runs from its CodeLens and its Matplotlib figure shows in the preview', T, async () => {
-  assert.equal(spawnSync(PY, ['-c', 'import torch, matplotlib'], { encoding: 'utf8' }).status, 0, `${PY} needs torch and matplotlib`);
-  await withVSCode({ name: 'runner-python', files: { 'toy.md': NOTE }, settings: { 'mlNotes.python.interpreter': PY } }, async (vs) => {
-    await vs.openFile('toy.md');
-    await vs.runCommand('ML Notes: Open Preview to the Side');
-    await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
-    await vs.focusEditor(vs.editorOf('toy.md'));
-    await clickLens(vs, 26, /Run$/);
-    await confirmRunIfAsked(vs);
-    await waitFor('python output with a figure', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="succeeded"] img.mln-output-image').length`)) === 1, 90_000);
-    const text = await vs.evalInWebview<string>(`document.querySelector('.mln-output[data-status="succeeded"]').innerText`);
-    assert.match(text, /hello from python/);
-    const natural = await vs.evalInWebview<number>(`document.querySelector('img.mln-output-image').naturalWidth`);
-    assert.ok(natural > 100, 'the PNG decoded');
-    await vs.screenshot('runner-python');
-  });
-});
-
 /**
- * Writes `.ml-notes/outputs/` for toy.md the way the extension names it, as a cloned repository
- * could: `outputs` by key.
+ * Writes `.ml-notes/outputs/` for the note `file` (a copy of NOTE) the way the extension names
+ * it, as a cloned repository could: `outputs` by key.
  */
-function plantOutputs(workspace: string, outputs: Record<string, unknown>): void {
-  const note = join(workspace, 'toy.md');
-  const name = `toy.md-${hashString('file://' + note).toString(36)}.json`;
+function plantOutputs(workspace: string, file: string, outputs: Record<string, unknown>): void {
+  const note = join(workspace, file);
+  const name = `${file}-${hashString('file://' + note).toString(36)}.json`;
   mkdirSync(join(workspace, '.ml-notes', 'outputs'), { recursive: true });
-  writeFileSync(join(workspace, '.ml-notes', 'outputs', name), JSON.stringify({ version: 1, note: 'toy.md', outputs }));
+  writeFileSync(join(workspace, '.ml-notes', 'outputs', name), JSON.stringify({ version: 1, note: file, outputs }));
 }
 
 const NOISE = findSnippets(NOTE).find((s) => s.id === 'noise')!;
 const FOREVER = findSnippets(NOTE).find((s) => s.id === 'forever')!;
+
+describe('snippets in a trusted workspace, in one workbench', () => {
+  const shared = new SharedVSCode({
+    name: 'runner',
+    files: {
+      'toy.md': NOTE,
+      'toy-stop.md': NOTE,
+      'toy-python.md': NOTE,
+      'planted.md': NOTE,
+      'ts.md': TS_NOTE,
+      [SAMPLE_NOTE]: readFileSync(join(REPO, 'notes', SAMPLE_NOTE), 'utf8'),
+    },
+    settings: { 'mlNotes.python.interpreter': PY, 'mlNotes.tfjs.kernel': 'session' },
+  });
+  before(() => shared.open(), T);
+  after(() => shared.close());
+
+  it('run a TensorFlow.js snippet from its CodeLens: output, metrics and a plot appear in the preview', T, async () => {
+    await shared.run('runner-tfjs', async (vs) => {
+      await vs.openFile('toy.md');
+      await vs.runCommand('ML Notes: Open Preview to the Side');
+      await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
+      await vs.focusEditor(vs.editorOf('toy.md'));
+      await clickLens(vs, 5, /Run$/);
+      await confirmRunIfAsked(vs);
+      await waitFor(
+        'a finished output with a plot in the preview',
+        async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="succeeded"] img.mln-plot').length`)) >= 2,
+        90_000,
+      );
+      const text = await vs.evalInWebview<string>(`document.querySelector('.mln-output').innerText`);
+      assert.match(text, /noised std 0\.\d\d/);
+      assert.match(text, /wasm/);
+      assert.match(text, /loss/);
+      await vs.screenshot('runner-tfjs');
+    });
+  });
+
+  it('a sample note: run its diffusion snippet from the CodeLens and see the output stream and plots in the preview', T, async () => {
+    const note = readFileSync(join(REPO, 'notes', SAMPLE_NOTE), 'utf8');
+    const snippet = findSnippets(note).find((s) => s.id === 'edm-samplers');
+    assert.ok(snippet, 'the EDM note has its sampler snippet');
+    await shared.run('runner-sample-note', async (vs) => {
+      await vs.openFile('01-edm-unified-diffusion.md');
+      await vs.runCommand('ML Notes: Open Preview to the Side');
+      await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
+      await vs.focusEditor(vs.editorOf('01-edm-unified-diffusion.md'));
+      await gotoLine(vs, snippet.fenceLine + 1);
+      await clickLens(vs, snippet.fenceLine + 1, /Run$/);
+      await confirmRunIfAsked(vs);
+      // Streaming: text shows while the run is still going or right after.
+      await waitFor('streamed text', async () => /σ_i/.test(await vs.evalInWebview<string>(`document.querySelector('.mln-output')?.innerText ?? ''`)), 90_000);
+      await waitFor('two plots', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="succeeded"] img.mln-plot').length`)) === 2, 120_000);
+      const text = await vs.evalInWebview<string>(`document.querySelector('.mln-output').innerText`);
+      assert.match(text, /NFE=71/);
+      await vs.evalInWebview(`document.querySelector('.mln-output').scrollIntoView()`);
+      await vs.screenshot('runner-sample-note');
+    });
+  });
+
+  it('an endless snippet stops from its CodeLens; a throwing one shows its error at the right line', T, async () => {
+    await shared.run('runner-stop', async (vs) => {
+      await vs.openFile('toy-stop.md');
+      await vs.runCommand('ML Notes: Open Preview to the Side');
+      await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
+      await vs.focusEditor(vs.editorOf('toy-stop.md'));
+      await clickLens(vs, 15, /Run$/);
+      await confirmRunIfAsked(vs);
+      await waitFor('running output', async () => (await vs.evalInWebview<string>(`document.querySelector('.mln-output[data-status="running"]')?.innerText ?? ''`)).includes('spinning'), 60_000);
+      const t0 = Date.now();
+      await clickLens(vs, 15, /Stop$/);
+      await waitFor('stopped output', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="cancelled"]').length`)) === 1, 20_000);
+      console.log(`# stop took ${Date.now() - t0} ms (click to preview update)`);
+
+      await gotoLine(vs, 22);
+      await vs.runCommand('ML Notes: Run Snippet at Cursor');
+      await waitFor('failed output', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="failed"]').length`)) === 1, 60_000);
+      const err = await vs.evalInWebview<string>(`document.querySelector('.mln-output[data-status="failed"] .mln-output-error').innerText`);
+      assert.match(err, /line 23/);
+      assert.match(err, /explode|null/);
+    });
+  });
+
+  it('a Python snippet runs from its CodeLens and its Matplotlib figure shows in the preview', T, async () => {
+    assert.equal(spawnSync(PY, ['-c', 'import torch, matplotlib'], { encoding: 'utf8' }).status, 0, `${PY} needs torch and matplotlib`);
+    await shared.run('runner-python', async (vs) => {
+      await vs.openFile('toy-python.md');
+      await vs.runCommand('ML Notes: Open Preview to the Side');
+      await vs.webviewFrame('#mln-root .mln-chunk', 30_000);
+      await vs.focusEditor(vs.editorOf('toy-python.md'));
+      await clickLens(vs, 26, /Run$/);
+      await confirmRunIfAsked(vs);
+      await waitFor('python output with a figure', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="succeeded"] img.mln-output-image').length`)) === 1, 90_000);
+      const text = await vs.evalInWebview<string>(`document.querySelector('.mln-output[data-status="succeeded"]').innerText`);
+      assert.match(text, /hello from python/);
+      const natural = await vs.evalInWebview<number>(`document.querySelector('img.mln-output-image').naturalWidth`);
+      assert.ok(natural > 100, 'the PNG decoded');
+      await vs.screenshot('runner-python');
+    });
+  });
+
+  it('a trusted workspace: planted outputs are validated and shown as text only', T, async () => {
+    await shared.run('runner-planted', async (vs) => {
+      plantOutputs(vs.workspace, 'planted.md', {
+        noise: {
+          key: 'noise', domKey: NOISE.domKey, lang: 'ts', status: 'succeeded', startedAt: 0, metrics: { loss: [[0, 'NaN'], [1, 0.5]] },
+          items: [{ kind: 'text', stream: 'stdout', text: '<form id="planted-form"><input name="q"></form><style id="planted-style">body{display:none}</style>' }],
+        },
+        forever: { key: 'forever', domKey: FOREVER.domKey, lang: 'ts', status: '<form id="planted-status"></form>', startedAt: 0, items: [], metrics: {} },
+      });
+      await vs.openFile('planted.md');
+      await vs.runCommand('ML Notes: Open Preview to the Side');
+      await vs.webviewFrame('#mln-root .mln-output', 30_000);
+      const found = await vs.evalInWebview<{ outputs: number; injected: number; text: string }>(
+        `({ outputs: document.querySelectorAll('.mln-output').length, injected: document.querySelectorAll('#mln-root form, #mln-root input, #mln-root style, #planted-status').length, text: document.querySelector('.mln-output')?.textContent ?? '' })`,
+      );
+      assert.equal(found.injected, 0, 'no element from the planted file');
+      assert.equal(found.outputs, 1, 'the output with a forged status was dropped');
+      assert.match(found.text, /<form id="planted-form">/, 'the planted markup is shown as text');
+      assert.match(found.text, /NaN/);
+      await vs.screenshot('runner-planted');
+    });
+  });
+
+  it("block B uses the tensor and variable block A left in the note's TypeScript session", T, async () => {
+    await shared.run('ts-session-state', async (vs) => {
+      await vs.openFile('ts.md');
+      await vs.focusEditor(vs.editorOf('ts.md'));
+      await clickLens(vs, 5, /Run$/);
+      await confirmRunIfAsked(vs);
+      await vs.webviewFrame('#mln-root .mln-chunk', 60_000);
+      await waitFor('block A done', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="succeeded"]').length`)) === 1, 90_000);
+      await vs.focusEditor(vs.editorOf('ts.md'));
+      await clickLens(vs, 13, /Run$/);
+      await waitFor('block B done', async () => (await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output[data-status="succeeded"]').length`)) === 2, 90_000);
+      const text = await vs.evalInWebview<string>(`[...document.querySelectorAll('.mln-output')].map((e) => e.innerText).join('\\n')`);
+      assert.match(text, /w \* 21 \+ offset = 42\.5/);
+      assert.match(text, /wasm/);
+      await waitFor('[2] on block B', async () => (await vs.page.locator('.codelens-decoration', { hasText: /\[2\] idle/ }).count()) > 0, 20_000);
+      const status = vs.page.locator('.statusbar-item', { hasText: /Kernel/ });
+      await waitFor('session status item', async () => /idle \[2\]/.test((await status.first().innerText().catch(() => '')) ?? ''), 20_000);
+      await vs.screenshot('ts-session-state');
+    });
+  });
+});
 
 test('in an untrusted workspace nothing runs: no snippet, no Python probe, no stored output is read', T, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mln-e2e-probe-'));
@@ -200,7 +286,7 @@ test('in an untrusted workspace nothing runs: no snippet, no Python probe, no st
   writeFileSync(wrapper, `#!/bin/sh\necho started >> ${JSON.stringify(marker)}\nexec ${PY} "$@"\n`, { mode: 0o755 });
   // A user setting (restricted settings of the workspace are ignored in Restricted Mode anyway).
   await withVSCode({ name: 'runner-untrusted', files: { 'toy.md': NOTE }, untrusted: true, settings: { 'mlNotes.python.interpreter': wrapper } }, async (vs) => {
-    plantOutputs(vs.workspace, { noise: { key: 'noise', domKey: NOISE.domKey, lang: 'ts', status: 'succeeded', startedAt: 0, items: [{ kind: 'text', stream: 'stdout', text: 'PLANTED-OUTPUT' }], metrics: {} } });
+    plantOutputs(vs.workspace, 'toy.md', { noise: { key: 'noise', domKey: NOISE.domKey, lang: 'ts', status: 'succeeded', startedAt: 0, items: [{ kind: 'text', stream: 'stdout', text: 'PLANTED-OUTPUT' }], metrics: {} } });
     await vs.openFile('toy.md');
     await vs.focusEditor(vs.editorOf('toy.md'));
     await gotoLine(vs, 6);
@@ -217,28 +303,5 @@ test('in an untrusted workspace nothing runs: no snippet, no Python probe, no st
     assert.equal(await vs.evalInWebview<number>(`document.querySelectorAll('.mln-output').length`), 0, 'no output: nothing ran, the planted file was not read');
     assert.doesNotMatch(await vs.evalInWebview<string>(`document.body.innerText`), /PLANTED-OUTPUT/);
     assert.equal(existsSync(marker), false, 'the Python interpreter was never started');
-  });
-});
-
-test('a trusted workspace: planted outputs are validated and shown as text only', T, async () => {
-  await withVSCode({ name: 'runner-planted', files: { 'toy.md': NOTE } }, async (vs) => {
-    plantOutputs(vs.workspace, {
-      noise: {
-        key: 'noise', domKey: NOISE.domKey, lang: 'ts', status: 'succeeded', startedAt: 0, metrics: { loss: [[0, 'NaN'], [1, 0.5]] },
-        items: [{ kind: 'text', stream: 'stdout', text: '<form id="planted-form"><input name="q"></form><style id="planted-style">body{display:none}</style>' }],
-      },
-      forever: { key: 'forever', domKey: FOREVER.domKey, lang: 'ts', status: '<form id="planted-status"></form>', startedAt: 0, items: [], metrics: {} },
-    });
-    await vs.openFile('toy.md');
-    await vs.runCommand('ML Notes: Open Preview to the Side');
-    await vs.webviewFrame('#mln-root .mln-output', 30_000);
-    const found = await vs.evalInWebview<{ outputs: number; injected: number; text: string }>(
-      `({ outputs: document.querySelectorAll('.mln-output').length, injected: document.querySelectorAll('#mln-root form, #mln-root input, #mln-root style, #planted-status').length, text: document.querySelector('.mln-output')?.textContent ?? '' })`,
-    );
-    assert.equal(found.injected, 0, 'no element from the planted file');
-    assert.equal(found.outputs, 1, 'the output with a forged status was dropped');
-    assert.match(found.text, /<form id="planted-form">/, 'the planted markup is shown as text');
-    assert.match(found.text, /NaN/);
-    await vs.screenshot('runner-planted');
   });
 });
