@@ -1,5 +1,5 @@
 /**
- * npm run bench:ui -- [NOTE.md] [--small NOTE.md] [--keys N] [--builtin-keys N] [--no-builtin]
+ * npm run bench:ui -- [NOTE.md] [--small NOTE.md] [--keys N] [--builtin-keys N] [--no-builtin] [--setting KEY=JSON]
  *
  * The preview as the user feels it, in the real workbench: code-server with the packaged
  * dist-vsix/ml-notes.vsix (test/e2e/harness.ts), driven through Chromium by Playwright. Opens
@@ -46,16 +46,21 @@ const LONG_FRAME_MS = 100;
 const TOTAL_LIMIT_MS = 12 * 60_000;
 const KEY_ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
 
-interface Args { note?: string; small: string; keys: number; builtinKeys: number; builtin: boolean }
+interface Args { note?: string; small: string; keys: number; builtinKeys: number; builtin: boolean; settings: Record<string, unknown> }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { small: path.join(REPO, 'notes', '02-diffusion-sde.md'), keys: 20, builtinKeys: 10, builtin: true };
+  const a: Args = { small: path.join(REPO, 'notes', '02-diffusion-sde.md'), keys: 20, builtinKeys: 10, builtin: true, settings: {} };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i]!;
     if (v === '--small') a.small = path.resolve(argv[++i]!);
     else if (v === '--keys') a.keys = Math.min(26, Math.max(1, Number(argv[++i])));
     else if (v === '--builtin-keys') a.builtinKeys = Math.min(26, Math.max(1, Number(argv[++i])));
     else if (v === '--no-builtin') a.builtin = false;
+    else if (v === '--setting') {
+      // --setting mlNotes.preview.diagnostics=false: a user setting for both sessions (value is JSON).
+      const [key, ...rest] = argv[++i]!.split('=');
+      a.settings[key!] = JSON.parse(rest.join('='));
+    }
     else if (v.startsWith('--')) throw new Error(`unknown option ${v}`);
     else a.note = path.resolve(v);
   }
@@ -463,6 +468,7 @@ async function main(): Promise<void> {
   result.note = args.note ? path.relative(REPO, args.note) : 'bench/largeNote.ts makeLargeNote()';
   result.note_lines = text.split('\n').length;
   result.small_note = path.relative(REPO, args.small);
+  if (Object.keys(args.settings).length) result.settings = args.settings;
   result.keys_per_position = args.keys;
 
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'mln-bench-ui-ws-'));
@@ -479,7 +485,7 @@ async function main(): Promise<void> {
   let vs: VSCode | undefined;
   let timer: NodeJS.Timeout | undefined;
   const body = async () => {
-    vs = await launch({ name: 'bench-ui', workspace: ws });
+    vs = await launch({ name: 'bench-ui', workspace: ws, settings: args.settings });
     vs.page.setDefaultTimeout(60_000); // a loaded 2-core machine, and a built-in preview that blocks the renderer
     result.startup_ms = Date.now() - t00;
 
@@ -549,7 +555,7 @@ async function main(): Promise<void> {
     // its own: opened in the first session after the big note, its ML Notes preview was not found
     // within 120 s in two runs (cause not yet known), and a fresh session keeps it uncontaminated.
     await vs.close();
-    vs = await launch({ name: 'bench-ui-small', workspace: ws });
+    vs = await launch({ name: 'bench-ui-small', workspace: ws, settings: args.settings });
     vs.page.setDefaultTimeout(60_000);
     await vs.openFile(smallBase);
     const sNeedles = headingNeedles(smallText);
