@@ -255,6 +255,12 @@ describe('Jupyter kernels, in one workbench', () => {
       await runAt(vs, 'life.md', AFTER);
       await waitFor('after done', async () => (await outputs(vs))[2]?.status === 'succeeded', 60_000);
       assert.match((await outputs(vs))[2]!.text, /kept = 还在 looped: True/);
+      // Once settled, the blocks' CodeLenses agree with the kernel as the status bar does (a CI screenshot
+      // taken as the output appeared still showed "busy" on every lens).
+      await waitFor('CodeLens shows the idle kernel and In [3], none says busy', async () => {
+        const lenses = await vs.page.locator('.codelens-decoration').allInnerTexts();
+        return lenses.some((t) => /\[3\] idle/.test(t)) && !lenses.some((t) => /busy/.test(t));
+      }, 15_000);
       await vs.screenshot('kernels-interrupt');
 
       // Restart: a fresh kernel, the variable is gone.
