@@ -33,7 +33,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { launch, waitFor, REPO, type VSCode } from '../test/e2e/harness';
+import { launch, openQuickInput, waitFor, REPO, type VSCode } from '../test/e2e/harness';
 import { makeLargeNote } from './largeNote';
 
 // The browser globals the page callbacks below use (they run in Chromium, not in Node).
@@ -233,22 +233,10 @@ export function inPage<A, R>(target: Page | Frame, fn: (a: A) => R, arg: A): Pro
 
 // ---------------------------------------------------------------- workbench helpers
 
-async function quickInput(page: Page, key: string): Promise<void> {
-  const widget = page.locator('.quick-input-widget');
-  if (await widget.isVisible()) {
-    await page.keyboard.press('Escape');
-    await widget.waitFor({ state: 'hidden' });
-  }
-  await waitFor(`quick input after ${key}`, async () => {
-    await page.keyboard.press(key);
-    return page.locator('.quick-input-widget input.input').waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false);
-  }, 30_000, 200);
-}
-
 /** Picks `title` in the command palette; returns Date.now() of the click that runs it. */
 async function runCommandTimed(vs: VSCode, title: string): Promise<number> {
   const { page } = vs;
-  await quickInput(page, 'F1');
+  await openQuickInput(page, 'F1');
   await page.locator('.quick-input-widget input.input').fill(`>${title}`);
   const row = await waitFor(`command palette row "${title}"`, async () => {
     const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
@@ -278,7 +266,7 @@ async function gotoLine(vs: VSCode, base: string, line1: number): Promise<void> 
   const { page } = vs;
   await settle(page, 180_000);
   await vs.focusEditor(vs.editorOf(base));
-  await quickInput(page, 'Control+G');
+  await openQuickInput(page, 'Control+G');
   await page.locator('.quick-input-widget input.input').fill(`:${line1}`);
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });

@@ -561,7 +561,7 @@ async function installLanguagePack(locale: string, root: string, userData: strin
 }
 
 /** Opens Quick Open / the command palette with `key`, retrying while the workbench is still settling. */
-async function openQuickInput(page: Page, key: string): Promise<void> {
+export async function openQuickInput(page: Page, key: string): Promise<void> {
   const widget = page.locator('.quick-input-widget');
   if (await widget.isVisible()) {
     await page.keyboard.press('Escape');

@@ -20,6 +20,7 @@ import type { KernelSession } from '../../src/runner/jupyter/session';
 import { startInKernel } from '../../src/runner/jupyter/kernelRun';
 import { outputHtml, type SnippetOutput } from '../../src/runner/outputs';
 import { kernelEnv } from '../../src/runner/runSnippet';
+import { pidAlive } from './processes';
 
 const REPO = join(__dirname, '..', '..');
 const KERNELS = join(REPO, 'src', 'runner', 'kernels');
@@ -50,15 +51,6 @@ function textOf(out: SnippetOutput): string {
   return out.items.filter((i) => i.kind === 'text').map((i) => (i as { text: string }).text).join('');
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;

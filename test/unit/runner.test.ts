@@ -9,6 +9,7 @@ import { startSnippet, type RunOptions } from '../../src/runner/runSnippet';
 import { outputHtml, insertOutputs } from '../../src/runner/outputs';
 import { distKernelPaths } from '../../src/cli/commands/run';
 import { chooseDevice, probePython, torchMissing } from '../../src/runner/pythonProbe';
+import { pidAlive } from './processes';
 
 const DIST = join(__dirname, '..', '..', 'dist');
 const paths = distKernelPaths(DIST);
@@ -29,19 +30,6 @@ function textOf(out: { items: ReadonlyArray<{ kind: string; text?: string }> }):
 }
 
 /** Alive and not a zombie waiting to be reaped by init. */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('snippet discovery', () => {
   it('parses info strings: {run}, attributes, MPE {cmd=true}', () => {

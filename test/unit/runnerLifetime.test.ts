@@ -7,13 +7,14 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findSnippets } from '../../src/core/snippets/snippets';
 import { startSnippet, type RunOptions } from '../../src/runner/runSnippet';
 import { distKernelPaths } from '../../src/cli/commands/run';
 import { probePython } from '../../src/runner/pythonProbe';
+import { pidAlive } from './processes';
 
 const REPO = join(__dirname, '..', '..');
 const DIST = join(REPO, 'dist');
@@ -33,15 +34,6 @@ function textOf(out: { items: ReadonlyArray<{ kind: string; text?: string }> }):
 }
 
 /** Alive and not a zombie. */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -21,6 +21,7 @@ import { tfjsKernelEnv } from '../../src/runner/runSnippet';
 import { distKernelPaths } from '../../src/cli/commands/run';
 import { TsSession, tsModeFor } from '../../src/runner/tsSession/tsSession';
 import { compileBlock } from '../../src/runner/tsSession/transform';
+import { pidAlive } from './processes';
 
 const REPO = join(__dirname, '..', '..');
 const paths = distKernelPaths(join(REPO, 'dist'));
@@ -59,15 +60,6 @@ function errorOf(out: SnippetOutput): { message: string; line?: number } | undef
   return out.items.find((i) => i.kind === 'error') as { message: string; line?: number } | undefined;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
