@@ -26,6 +26,7 @@ const idle = (fn: () => void): void => {
 const view = new PreviewView(root, vscode, {
   drawDiagrams: (scope) => void drawDiagrams(scope, root.dataset['mermaid'], scriptNonce),
   idle,
+  frame: (fn) => void requestAnimationFrame(fn),
 });
 /** Programmatic scrolls must not echo back to the editor. */
 let ignoreScrollUntil = 0;
@@ -49,6 +50,8 @@ function absTop(el: Element): number {
 
 /** Scroll so that the (fractional) source line is at the top, interpolating inside tall blocks. */
 function scrollToLine(line: number): void {
+  // A virtual page may hold only a placeholder there: measure the real chunks.
+  view.reveal({ line: Math.floor(line) });
   const { prev, next } = view.bracket(Math.floor(line));
   let y = 0;
   if (prev) {
@@ -94,10 +97,15 @@ function lineAtTop(): number {
   return line + frac * Math.max(0, nextLine - line);
 }
 
+/** A virtual page follows the viewport once per frame, however many scroll events came. */
+const followViewport = (): void => view.scheduleWindow();
+window.addEventListener('resize', followViewport, { passive: true });
+
 let scrollTimer: number | undefined;
 window.addEventListener(
   'scroll',
   () => {
+    followViewport();
     if (Date.now() < ignoreScrollUntil) return;
     if (scrollTimer !== undefined) return;
     scrollTimer = window.setTimeout(() => {
@@ -136,6 +144,7 @@ function onLinkClick(event: MouseEvent): void {
     } catch {
       // a malformed escape: look the id up as written
     }
+    view.reveal({ id });
     document.getElementById(id)?.scrollIntoView({ block: 'center' });
     return;
   }

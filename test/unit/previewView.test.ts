@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Window } from 'happy-dom';
-import { PreviewView } from '../../src/webview/previewView';
+import { PreviewView, snippetKeysOf, type PageLayout } from '../../src/webview/previewView';
 import { PreviewSession, type PreviewSessionHost } from '../../src/extension/preview/previewSession';
 import type { FromWebview, PreviewState, ToWebview } from '../../src/shared/previewMessages';
 
@@ -18,14 +18,36 @@ interface Spec {
   lines?: number[];
   /** Runnable block's snippet key, if the chunk is a code block. */
   snippet?: string;
+  /** A heading with this id, if the chunk is a heading. */
+  id?: string;
 }
 
+const attr = (v: string) => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const htmlOf = (s: Spec): string =>
-  s.snippet
+  s.id
+    ? `<h2 id="${attr(s.id)}" data-line="0">${s.key}/0</h2>`
+    : s.snippet
     ? `<pre class="mln-runnable" data-snippet="${s.snippet}" data-line="0"><code>${s.key}</code></pre>`
     : (s.lines ?? [0]).map((l) => `<p data-line="${l}">${s.key}/${l}</p>`).join('');
 
-function setup(focusLine?: number) {
+/** Heights as a browser would lay them out: 40 px per block, 20 per output slot; a placeholder its own height. */
+const BLOCK_PX = 40;
+const VIEWPORT_PX = 400;
+
+function fakeLayout(root: HTMLElement, scroll: { top: number }): PageLayout {
+  const height = (el: HTMLElement): number =>
+    el.style.height ? parseFloat(el.style.height) : el.querySelectorAll('[data-line]').length * BLOCK_PX + el.querySelectorAll('.mln-output-slot').length * 20;
+  return {
+    viewport: () => ({ top: scroll.top, bottom: scroll.top + VIEWPORT_PX }),
+    box: (el) => {
+      let top = 0;
+      for (let c = root.firstElementChild as HTMLElement | null; c && c !== el; c = c.nextElementSibling as HTMLElement | null) top += height(c);
+      return { top, height: height(el) };
+    },
+  };
+}
+
+function setup(focusLine?: number, opts: { virtual?: boolean } = {}) {
   const window = new Window();
   const document = window.document;
   document.body.innerHTML = `<main id="mln-root" data-state='${JSON.stringify({ uri: URI })}'></main>`;
@@ -33,10 +55,15 @@ function setup(focusLine?: number) {
   const toHost: FromWebview[] = [];
   let saved: PreviewState | undefined;
   const idle: Array<() => void> = [];
+  const frames: Array<() => void> = [];
+  const scroll = { top: 0 };
+  const layout = fakeLayout(root, scroll);
   const view = new PreviewView(
     root,
     { postMessage: (m) => void toHost.push(m), setState: (s) => void (saved = s), getState: () => saved },
-    { idle: (fn) => void idle.push(fn) },
+    opts.virtual
+      ? { idle: (fn) => void idle.push(fn), frame: (fn) => void frames.push(fn), layout, virtualMinBytes: 0 }
+      : { idle: (fn) => void idle.push(fn) },
   );
   // Host side: the session posts into `wire`; `deliver` hands queued messages to the page.
   const wire: ToWebview[] = [];
@@ -90,6 +117,29 @@ function setup(focusLine?: number) {
       }));
     },
     byKey: (key: string) => root.querySelector(`[data-key="${key}"]`),
+    layout,
+    /** Scrolls the (fake) viewport and lets the page follow, as the scroll handler does. */
+    scrollTo(top: number) {
+      scroll.top = top;
+      view.updateWindow();
+    },
+    frames() {
+      while (frames.length) frames.shift()!();
+    },
+    /** Keys of the chunks whose HTML is in the DOM. */
+    live: () => [...root.children].filter((c) => c.childElementCount > 0).map((c) => (c as HTMLElement).dataset['key']),
+    /** Every chunk as it shows once scrolled to: the page scrolled from top to bottom, one viewport at a time. */
+    scrolledThrough() {
+      const seen = new Map<string, { key: string | undefined; blocks: string[] }>();
+      const total = () => [...root.children].reduce((h, c) => h + layout.box(c as HTMLElement).height, 0);
+      for (let top = 0; top <= total(); top += VIEWPORT_PX / 2) {
+        api.scrollTo(top);
+        api.renumber();
+        for (const c of api.shown()) if (c.blocks.length > 0 && !seen.has(c.key!)) seen.set(c.key!, c);
+      }
+      api.scrollTo(0);
+      return [...root.children].map((c) => seen.get((c as HTMLElement).dataset['key']!) ?? { key: (c as HTMLElement).dataset['key'], blocks: [] });
+    },
   };
   return api;
 }
@@ -250,5 +300,146 @@ describe('PreviewView (webview patch, on a DOM)', () => {
     assert.deepEqual(slots(), [['c0', 'first'], ['c1', '2nd']]);
     t.view.handle({ type: 'outputs', uri: URI, outputs: {} });
     assert.deepEqual(slots(), []);
+  });
+});
+
+describe('PreviewView on a virtual page (a long note: only chunks near the viewport in the DOM)', () => {
+  // 100 chunks of one 40 px block each; the viewport is 400 px (10 chunks), live within one
+  // viewport of it, emptied beyond three.
+  const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+
+  it('holds HTML only near the viewport; scrolling moves the window and empties what is far, keeping its height', () => {
+    const t = setup(undefined, { virtual: true });
+    t.render(specs(keys), true);
+    t.deliver();
+    t.frames();
+    assert.deepEqual(t.live(), keys.slice(0, 20), 'the first screen and one more');
+    t.scrollTo(2000);
+    // Measured with the page's layout as it is now (placeholders above hold estimates).
+    const near = [...t.root.children].filter((c) => {
+      const b = t.layout.box(c as HTMLElement);
+      return b.top + b.height > 2000 - VIEWPORT_PX && b.top < 2000 + 2 * VIEWPORT_PX;
+    }).map((c) => (c as HTMLElement).dataset['key']);
+    assert.ok(near.length >= 20 && near.every((k) => t.live().includes(k)), `every chunk within a screen of the viewport is live (${near.join()})`);
+    const far = t.live().filter((k) => {
+      const b = t.layout.box(t.byKey(k!) as HTMLElement);
+      return b.top + b.height < 2000 - 3 * VIEWPORT_PX || b.top > 2000 + 4 * VIEWPORT_PX;
+    });
+    assert.deepEqual(far, [], 'none beyond three screens');
+    const k0 = t.byKey('k0') as HTMLElement;
+    assert.equal(k0.childElementCount, 0);
+    assert.equal(k0.style.height, `${BLOCK_PX}px`, 'an emptied chunk keeps its measured height');
+    // Every chunk is still there, in order, and shows its HTML once scrolled to.
+    assert.deepEqual(t.scrolledThrough(), t.expected(specs(keys)));
+  });
+
+  it('an edit where the reader is shows at once; an edit far away waits, as a placeholder, until scrolled to', () => {
+    const t = setup(undefined, { virtual: true });
+    t.render(specs(keys), true);
+    t.deliver();
+    t.frames();
+    const edited = specs(keys);
+    edited[3] = { key: 'k3-edited', start: 6 };
+    edited[90] = { key: 'k90-edited', start: 180 };
+    t.render(edited);
+    t.deliver();
+    assert.ok(t.live().includes('k3-edited'), 'the edit on screen is in the DOM in the same task');
+    assert.ok(!t.live().includes('k90-edited'), 'the far edit is a placeholder');
+    assert.ok(parseFloat((t.byKey('k90-edited') as HTMLElement).style.height) > 0, 'with an estimated height');
+    t.frames();
+    assert.deepEqual(t.scrolledThrough(), t.expected(edited));
+  });
+
+  it('a run of new chunks (a paste) does not make itself live: what lands on screen shows at the next frame', () => {
+    const t = setup(undefined, { virtual: true });
+    t.render(specs(keys), true);
+    t.deliver();
+    t.frames();
+    const pasted = Array.from({ length: 40 }, (_, i) => `p${i}`);
+    const all = [...keys.slice(0, 4), ...pasted, ...keys.slice(4)];
+    t.render(specs(all));
+    t.deliver();
+    const newLive = () => t.live().filter((k) => k!.startsWith('p'));
+    assert.deepEqual(newLive(), ['p0', 'p39'], 'only the new chunks next to live ones, at once');
+    t.frames();
+    assert.ok(newLive().includes('p5'), `the next frame fills the screen (${newLive().join()})`);
+    assert.ok(!newLive().includes('p38'), `and not far below it (${newLive().join()})`);
+    assert.deepEqual(t.scrolledThrough(), t.expected(specs(all)));
+  });
+
+  it('random edits and scrolls keep every chunk, once scrolled to, equal to the last render', () => {
+    const t = setup(undefined, { virtual: true });
+    let seed = 11;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    let ks = [...keys];
+    let fresh = 1000;
+    let lines = 2;
+    t.render(specs(ks), true);
+    t.deliver();
+    for (let round = 0; round < 150; round++) {
+      ks = [...ks];
+      const i = rand(ks.length);
+      switch (rand(4)) {
+        case 0: ks.splice(i, 0, `k${fresh++}`); break;
+        case 1: if (ks.length > 1) ks.splice(i, 1); break;
+        case 2: ks[i] = `k${fresh++}`; break;
+        default: { const [m] = ks.splice(i, 1); ks.splice(rand(ks.length + 1), 0, m!); }
+      }
+      lines = 1 + rand(3);
+      t.render(specs(ks, lines));
+      t.deliver();
+      if (rand(2) === 0) t.frames();
+      if (rand(4) === 0) t.scrollTo(rand(ks.length * BLOCK_PX));
+      if (rand(3) === 0) t.renumber();
+    }
+    t.frames();
+    assert.deepEqual(t.scrolledThrough(), t.expected(specs(ks, lines)));
+  });
+
+  it('reveal: scroll sync and anchor links make the chunk they need live, wherever it is', () => {
+    const t = setup(undefined, { virtual: true });
+    const s = specs(keys);
+    t.render(s, true);
+    t.deliver();
+    t.frames();
+    assert.ok(!t.live().includes('k80'), 'far from the viewport');
+    t.view.reveal({ line: 161 }); // k80 starts at line 160
+    assert.ok(t.live().includes('k80'), 'the chunk at the line is live');
+    assert.equal(t.view.bracket(160).prev?.el.textContent, 'k80/0', 'bracket finds its block for scroll sync');
+    // An anchor: a heading id (escaped in the HTML) in a far chunk.
+    const withId = [...s];
+    withId[95] = { key: 'k95-h', start: 190, id: 'sec "5" & <more>' };
+    t.render(withId);
+    t.deliver();
+    assert.ok(!t.live().includes('k95-h'), 'far from the viewport');
+    t.view.reveal({ id: 'sec "5" & <more>' });
+    assert.ok(t.live().includes('k95-h'), 'the chunk with the anchor is live');
+    assert.ok(t.root.ownerDocument.getElementById('sec "5" & <more>'), 'the element is there to scroll to');
+  });
+
+  it('outputs are counted over the whole note: a far block keeps its number, and shows its output once live', () => {
+    const t = setup(undefined, { virtual: true });
+    const s: Spec[] = keys.map((key, i) => (i === 2 || i === 90 ? { key, start: i * 2, snippet: 'same' } : { key, start: i * 2 }));
+    t.render(s, true);
+    t.deliver();
+    t.frames();
+    t.view.handle({ type: 'outputs', uri: URI, outputs: { 'same:0': '<p>first</p>', 'same:1': '<p>second</p>' } });
+    const slotOf = (key: string) => t.byKey(key)?.querySelector('.mln-output-slot')?.innerHTML;
+    assert.equal(slotOf('k2'), '<p>first</p>');
+    assert.equal(slotOf('k90'), undefined, 'not in the DOM yet');
+    t.scrollTo(88 * BLOCK_PX);
+    assert.equal(slotOf('k90'), '<p>second</p>', 'the second occurrence, not the first');
+    t.view.handle({ type: 'outputs', uri: URI, outputs: { 'same:0': '<p>first</p>' } });
+    assert.equal(slotOf('k90'), undefined, 'removed when gone');
+  });
+});
+
+describe('snippetKeysOf', () => {
+  it("reads the runnable blocks' keys from the sanitizer's HTML, unescaped, and nothing else", () => {
+    assert.deepEqual(snippetKeysOf('<p>no code</p>'), []);
+    assert.deepEqual(
+      snippetKeysOf('<pre class="mln-runnable" data-snippet="a&amp;b&quot;c" data-line="0"><code>x</code></pre><pre><code>data-snippet="fake"</code></pre><pre data-snippet="k2"></pre>'),
+      ['a&b"c', 'k2'],
+    );
   });
 });
