@@ -11,7 +11,12 @@
  * comparable while the preview's webview and protocol change:
  *  - first/all content: from the click on the "Open Preview" command to the first moment the
  *    webview's document contains the note's first / last heading text (a MutationObserver in the
- *    content frame; the frame itself is found by polling every 50 ms, so ±50 ms until installed);
+ *    content frame; the frame itself is found by polling every 50 ms, so ±50 ms until installed).
+ *    Once the first heading shows, the editor jumps to the note's end (Ctrl+End), as a reader
+ *    checking the whole note would: a preview that keeps only the part near its viewport in the
+ *    DOM (ML Notes on a long note) shows the last heading only when scrolled there, and one that
+ *    renders everything shows it once rendered, so "all content" is the same moment for both:
+ *    the whole note is there and its end is reachable;
  *  - keystroke → preview: a unique anchor is typed at the start of a prose line (untimed), then
  *    N keys at a fixed 10 keys/s schedule; per key, the time from the moment the key was sent
  *    to the first DOM mutation in the webview after which the text reads anchor + keys so far +
@@ -322,9 +327,11 @@ async function readWatch(f: Frame, id: string, full = false): Promise<number[]> 
 
 interface OpenResult { first_content_ms: number; all_content_ms: number | null; frame: Frame }
 
-export async function measureOpen(vs: VSCode, title: string, needles: { first: string; last: string }, id: string, timeoutMs: number): Promise<OpenResult> {
+export async function measureOpen(vs: VSCode, title: string, needles: { first: string; last: string }, id: string, timeoutMs: number, base: string): Promise<OpenResult> {
   const t0 = await runCommandTimed(vs, title);
   const frame = await findWebviewWith(vs.page, id, [needles.first, needles.last], timeoutMs);
+  await vs.focusEditor(vs.editorOf(base));
+  await vs.page.keyboard.press('Control+End');
   let round = 0;
   await waitFor(`the last heading "${needles.last}" in the preview`, async () => {
     const s = await readWatch(frame, id, ++round % 10 === 0);
@@ -479,7 +486,7 @@ async function main(): Promise<void> {
 
     // ML Notes' preview on the note.
     await vs.openFile(base);
-    const open = await measureOpen(vs, ML_OPEN, needles, 'open-ml', 180_000);
+    const open = await measureOpen(vs, ML_OPEN, needles, 'open-ml', 180_000, base);
     result.first_content_ms = open.first_content_ms;
     result.all_content_ms = open.all_content_ms;
     if (open.all_content_ms === null) warnings.push('ML Notes: the last heading never appeared');
@@ -523,7 +530,7 @@ async function main(): Promise<void> {
       // The editor reopens where it was left; start from the top, as the first pass did.
       await vs.focusEditor(vs.editorOf(base));
       await vs.page.keyboard.press('Control+Home');
-      const b = await measureOpen(vs, BUILTIN_OPEN, needles, 'open-builtin', 240_000);
+      const b = await measureOpen(vs, BUILTIN_OPEN, needles, 'open-builtin', 240_000, base);
       result.builtin_first_content_ms = b.first_content_ms;
       result.builtin_all_content_ms = b.all_content_ms;
       const [, mid] = positions[1]!;
@@ -547,7 +554,7 @@ async function main(): Promise<void> {
     vs.page.setDefaultTimeout(60_000);
     await vs.openFile(smallBase);
     const sNeedles = headingNeedles(smallText);
-    const s = await measureOpen(vs, ML_OPEN, sNeedles, 'open-small', 120_000);
+    const s = await measureOpen(vs, ML_OPEN, sNeedles, 'open-small', 120_000, smallBase);
     result.small_first_content_ms = s.first_content_ms;
     const sProse = proseLines(smallText);
     const sLine = sProse.find((l) => l >= smallText.split('\n').length / 2) ?? sProse[0]!;

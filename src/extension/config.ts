@@ -28,7 +28,7 @@ export function renderOptions(): Omit<RenderOptions, 'resolveResource'> {
 export function previewSettings(): PreviewSettings {
   const c = vscode.workspace.getConfiguration('mlNotes');
   return {
-    debounceMs: Math.max(0, c.get<number>('preview.debounceMs', 60)),
+    debounceMs: Math.max(0, c.get<number>('preview.debounceMs', 0)),
     scrollSync: c.get<boolean>('preview.scrollSync', true),
     diagnostics: c.get<boolean>('diagnostics.enabled', true),
     fontSize: c.get<number>('preview.fontSize', 0),

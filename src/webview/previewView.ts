@@ -53,6 +53,10 @@ interface Entry {
   written: number;
   /** Its HTML is in the DOM (always, unless the page is virtual). */
   live: boolean;
+  /** As a placeholder, it holds the height it had when live (else an estimate). */
+  measured: boolean;
+  /** The estimated height last written (px), so unchanged ones are not written again. */
+  estimated: number;
   /** Block elements with their line relative to the chunk, in page order (live only). */
   lines: HTMLElement[];
   rlines: number[];
@@ -253,7 +257,7 @@ export class PreviewView {
     el.className = 'mln-chunk';
     el.dataset['key'] = c.key;
     const snippets = snippetKeysOf(html);
-    const e: Entry = { key: c.key, el, html, start: c.start, written: c.start, live: false, lines: [], rlines: [], pres: [], snippets, shown: snippets.map(() => undefined) };
+    const e: Entry = { key: c.key, el, html, start: c.start, written: c.start, live: false, measured: false, estimated: -1, lines: [], rlines: [], pres: [], snippets, shown: snippets.map(() => undefined) };
     this.byKey.set(c.key, e);
     this.entryOf.set(el, e);
     this.bytes += html.length;
@@ -264,6 +268,7 @@ export class PreviewView {
   private materialize(e: Entry): void {
     const el = e.el;
     el.style.removeProperty('height');
+    e.estimated = -1;
     el.innerHTML = e.html;
     e.lines = [...el.querySelectorAll<HTMLElement>('[data-line]')];
     e.rlines = e.lines.map((b) => Number(b.dataset['line']));
@@ -284,10 +289,24 @@ export class PreviewView {
     e.el.replaceChildren();
     e.el.style.height = `${height}px`;
     e.live = false;
+    e.measured = true;
     e.lines = [];
     e.rlines = [];
     e.pres = [];
     this.stale.delete(e);
+  }
+
+  /**
+   * Whether the note is long enough to be virtual, judged on what it will be, not on what has
+   * arrived: a long note's first render comes in slices, and slices made live until the threshold
+   * is crossed cost seconds to parse and then to empty again. The HTML held so far, scaled by the
+   * note's lines over the lines it covers, estimates the whole.
+   */
+  private wantsVirtual(): boolean {
+    const order = this.order;
+    if (order.length === 0) return false;
+    const span = Math.max(1, order[order.length - 1]!.start - order[0]!.start + 1);
+    return Math.max(this.bytes, (this.bytes * this.lineCount) / span) > this.virtualMinBytes;
   }
 
   /** Source lines of the chunk at `i` in page order. */
@@ -302,7 +321,7 @@ export class PreviewView {
    * and resize.
    */
   updateWindow(): void {
-    const virtual = this.bytes > this.virtualMinBytes;
+    const virtual = this.wantsVirtual();
     if (virtual !== this.virtual) {
       this.virtual = virtual;
       this.root.classList.toggle('mln-virtual', virtual);
@@ -312,10 +331,10 @@ export class PreviewView {
       for (const e of order) if (!e.live) this.materialize(e);
       return;
     }
-    // Placeholders never measured get an estimate from the lines they hold.
-    const perLine = this.perLine();
+    // Placeholders never measured get an estimate from the lines they hold, anew each time: the
+    // last chunk of a first slice seems to hold every line not yet sent.
     order.forEach((e, i) => {
-      if (!e.live && !e.el.style.height) e.el.style.height = `${Math.round(this.linesOf(i) * perLine)}px`;
+      if (!e.live && !e.measured) this.estimate(e, i);
     });
     // Making chunks live changes their height (estimate -> real), which can move the window:
     // a few rounds until it holds still.
@@ -346,7 +365,6 @@ export class PreviewView {
    */
   private placeCreated(created: ReadonlySet<Entry>): void {
     const order = this.order;
-    const perLine = this.perLine();
     // Live before this patch: a run of new chunks (a paste, a slice) does not make itself live.
     const wasLive = (e: Entry | undefined) => !!e && e.live && !created.has(e);
     let deferred = false;
@@ -355,7 +373,7 @@ export class PreviewView {
       if (!this.virtual || wasLive(order[i - 1]) || wasLive(order[i + 1]) || order.length === 1) {
         this.materialize(e);
       } else {
-        e.el.style.height = `${Math.round(this.linesOf(i) * perLine)}px`;
+        this.estimate(e, i);
         deferred = true;
       }
     });
@@ -376,8 +394,13 @@ export class PreviewView {
     });
   }
 
-  private perLine(): number {
-    return this.measuredLines > 0 ? this.measuredPx / this.measuredLines : 24;
+  /** A placeholder's height from its lines and the live chunks' measured height per line. */
+  private estimate(e: Entry, i: number): void {
+    const perLine = this.measuredLines > 0 ? this.measuredPx / this.measuredLines : 24;
+    const height = Math.round(this.linesOf(i) * perLine);
+    if (e.estimated === height) return;
+    e.estimated = height;
+    e.el.style.height = `${height}px`;
   }
 
   /** Indexes (inclusive) of the chunks overlapping the viewport widened by `screens` heights. */
@@ -446,7 +469,7 @@ export class PreviewView {
     this.version = msg.version;
     this.lineCount = msg.lineCount;
     this.attachOutputs();
-    if (created && this.virtual === this.bytes > this.virtualMinBytes) this.placeCreated(created);
+    if (created && this.virtual === this.wantsVirtual()) this.placeCreated(created);
     else this.updateWindow();
     const body = this.doc.body;
     body.dataset['mlnPatchMs'] = (performance.now() - t0).toFixed(2);

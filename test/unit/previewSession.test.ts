@@ -263,7 +263,7 @@ describe('PreviewSession', () => {
     assert.deepEqual(t.sent.at(-1), { type: 'outputs', uri: URI, outputs: { 'k:0': '<pre>46%</pre>', 'k:1': '<pre>b</pre>' } });
   });
 
-  it('re-sends outputs after a render that changed chunks, not after a cached one', async () => {
+  it('re-reads outputs after a render that changed chunks, and sends them only when they changed or the page is new', async () => {
     const t = setup({ outputs: { 'k:0': 'x' } });
     t.session.pageLoading(t.doc);
     t.session.onMessage(from({ type: 'ready' }));
@@ -275,7 +275,24 @@ describe('PreviewSession', () => {
     t.session.renderDone(t.doc, 2, t.doc.lineCount, result(['a'], 0), false);
     t.timers.fireAll();
     await t.settle();
-    assert.deepEqual(t.sent.map((m) => m.type), ['render', 'outputs', 'patch']);
+    assert.deepEqual(t.sent.map((m) => m.type), ['render', 'outputs', 'patch'], 'a cached render does not re-read');
+    t.doc.version = 3;
+    t.session.renderDone(t.doc, 3, t.doc.lineCount, result(['b']), false);
+    t.timers.fireAll();
+    await t.settle();
+    assert.deepEqual(t.sent.map((m) => m.type), ['render', 'outputs', 'patch', 'patch'], 'the same outputs are not sent again');
+    t.setOutputs({ 'k:0': 'y' });
+    t.session.outputsChanged();
+    t.timers.fireAll();
+    await t.settle();
+    assert.deepEqual(t.sent.at(-1), { type: 'outputs', uri: URI, outputs: { 'k:0': 'y' } });
+    // A reloaded page holds none: it gets them again.
+    t.session.onMessage(from({ type: 'ready' }));
+    t.session.outputsChanged();
+    t.timers.fireAll();
+    await t.settle();
+    assert.deepEqual(t.sent.at(-1), { type: 'outputs', uri: URI, outputs: { 'k:0': 'y' } });
+    assert.equal(t.sent.filter((m) => m.type === 'outputs').length, 3);
   });
 
   it('drops outputs read for a note the panel has left', async () => {

@@ -87,6 +87,8 @@ export class PreviewSession<D extends SessionDocument> {
   private queue: Sequenced[] = [];
   private queueTimer: unknown;
   private outputsTimer: unknown;
+  /** The outputs the page holds (as JSON): an identical set is not sent again. */
+  private sentOutputs: string | undefined;
 
   constructor(
     private readonly host: PreviewSessionHost<D>,
@@ -111,6 +113,7 @@ export class PreviewSession<D extends SessionDocument> {
     this.document = document;
     this.webviewReady = false;
     this.shownVersion = 0;
+    this.sentOutputs = undefined;
     this.forgetSent();
   }
 
@@ -266,7 +269,13 @@ export class PreviewSession<D extends SessionDocument> {
     try {
       const outputs = await outputsFor(document);
       // The panel may have switched notes while the outputs were read.
-      if (document === this.document) this.post({ type: 'outputs', uri: this.host.uriOf(document), outputs });
+      if (document !== this.document || !this.webviewReady || !this.isVisible) return;
+      // The page re-attaches what it holds after every render and patch itself: each message
+      // costs a trip through the workbench's busy renderer, so only a changed set goes out.
+      const json = JSON.stringify(outputs);
+      if (json === this.sentOutputs) return;
+      this.sentOutputs = json;
+      this.post({ type: 'outputs', uri: this.host.uriOf(document), outputs });
     } catch (e) {
       this.host.logError('preview outputs failed', e);
     }
@@ -293,6 +302,7 @@ export class PreviewSession<D extends SessionDocument> {
       case 'ready':
         this.webviewReady = true;
         this.shownVersion = 0;
+        this.sentOutputs = undefined;
         this.forgetSent();
         this.host.requestRender(true);
         break;
