@@ -30,6 +30,8 @@ const view = new PreviewView(root, vscode, {
 });
 /** Programmatic scrolls must not echo back to the editor. */
 let ignoreScrollUntil = 0;
+/** The line the editor last scrolled to, until the reader scrolls the preview. */
+let editorLine: number | undefined;
 
 window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
   const msg = event.data;
@@ -41,7 +43,13 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
   }
   // The first chunks of a full render are those around the editor's visible line: scroll there at once.
   if (changed && msg.type === 'render' && view.state.line !== undefined) scrollToLine(view.state.line);
-  if (msg.type === 'scrollToLine' && msg.uri === view.uri) scrollToLine(msg.line);
+  // Chunks that arrive after the editor's last scroll (a long note's first render streams in
+  // slices) can hold its line or push it down: the preview follows it until the reader scrolls.
+  else if (changed && msg.type === 'patch' && editorLine !== undefined && msg.insert.some((op) => op.html !== undefined)) scrollToLine(editorLine);
+  if (msg.type === 'scrollToLine' && msg.uri === view.uri) {
+    editorLine = msg.line;
+    scrollToLine(msg.line);
+  }
 });
 
 function absTop(el: Element): number {
@@ -107,6 +115,7 @@ window.addEventListener(
   () => {
     followViewport();
     if (Date.now() < ignoreScrollUntil) return;
+    editorLine = undefined;
     if (scrollTimer !== undefined) return;
     scrollTimer = window.setTimeout(() => {
       scrollTimer = undefined;
