@@ -557,18 +557,7 @@ export class PreviewView {
   /** The block element at or before `line` and the first one after it, by binary search over chunks. */
   bracket(line: number): { prev?: { line: number; el: HTMLElement }; next?: { line: number; el: HTMLElement } } {
     const order = this.order;
-    let lo = 0;
-    let hi = order.length - 1;
-    let at = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (order[mid]!.start <= line) {
-        at = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
+    const at = this.indexAt(line);
     let prev: { line: number; el: HTMLElement } | undefined;
     for (let i = at; i >= 0 && !prev; i--) {
       const e = order[i]!;

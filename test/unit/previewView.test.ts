@@ -151,6 +151,19 @@ function setup(focusLine?: number, opts: { virtual?: boolean; virtualMinBytes?: 
   return api;
 }
 
+/** One random insert, removal, replacement or move of a chunk key. */
+function randomEdit(keys: readonly string[], rand: (n: number) => number, fresh: () => string): string[] {
+  const next = [...keys];
+  const i = rand(next.length);
+  switch (rand(4)) {
+    case 0: next.splice(i, 0, fresh()); break;
+    case 1: if (next.length > 1) next.splice(i, 1); break;
+    case 2: next[i] = fresh(); break;
+    default: { const [m] = next.splice(i, 1); next.splice(rand(next.length + 1), 0, m!); }
+  }
+  return next;
+}
+
 const specs = (keys: string[], lines = 2): Spec[] => keys.map((key, i) => ({ key, start: i * lines }));
 
 describe('PreviewView (webview patch, on a DOM)', () => {
@@ -207,14 +220,7 @@ describe('PreviewView (webview patch, on a DOM)', () => {
     t.render(specs(keys), true);
     t.deliver();
     for (let round = 0; round < 200; round++) {
-      keys = [...keys];
-      const i = rand(keys.length);
-      switch (rand(4)) {
-        case 0: keys.splice(i, 0, `k${fresh++}`); break;
-        case 1: if (keys.length > 1) keys.splice(i, 1); break;
-        case 2: keys[i] = `k${fresh++}`; break;
-        default: { const [m] = keys.splice(i, 1); keys.splice(rand(keys.length + 1), 0, m!); }
-      }
+      keys = randomEdit(keys, rand, () => `k${fresh++}`);
       lines = 1 + rand(3);
       t.render(specs(keys, lines));
       t.deliver();
@@ -400,14 +406,7 @@ describe('PreviewView on a virtual page (a long note: only chunks near the viewp
     t.render(specs(ks), true);
     t.deliver();
     for (let round = 0; round < 50; round++) {
-      ks = [...ks];
-      const i = rand(ks.length);
-      switch (rand(4)) {
-        case 0: ks.splice(i, 0, `k${fresh++}`); break;
-        case 1: if (ks.length > 1) ks.splice(i, 1); break;
-        case 2: ks[i] = `k${fresh++}`; break;
-        default: { const [m] = ks.splice(i, 1); ks.splice(rand(ks.length + 1), 0, m!); }
-      }
+      ks = randomEdit(ks, rand, () => `k${fresh++}`);
       lines = 1 + rand(3);
       t.render(specs(ks, lines));
       t.deliver();
