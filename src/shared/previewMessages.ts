@@ -3,7 +3,7 @@
  * `import type` on both sides.
  *
  * Every message names the note (`uri`) and, host → webview, a per-page sequence number: a
- * `patch` applies only to the state left by message `base`, so a lost or reordered message is
+ * `patch` or `fill` applies only to the state left by message `base`, so a lost or reordered message is
  * seen (the webview asks for a full render) and a stale one is dropped.
  */
 
@@ -11,8 +11,17 @@ export interface ChunkPayload {
   readonly key: string;
   /** 0-based document line of the chunk's first line. */
   readonly start: number;
-  /** Omitted when the webview already holds a chunk with this key (a move). */
+  /**
+   * Omitted when the webview already holds a chunk with this key (a move), or when the chunk is
+   * `pending`.
+   */
   readonly html?: string;
+  /**
+   * A new chunk whose HTML follows later, in a `fill`: a long note's first render sends every
+   * chunk's place at once (the page is as tall as the note and scrolls to any line from the
+   * first paint) and the HTML near where the reader is first.
+   */
+  readonly pending?: true;
 }
 
 /** A chunk placed right after `after` (null: first), in document order. */
@@ -25,7 +34,7 @@ interface Stamped {
   readonly uri: string;
   /** The note's document version the message reflects. */
   readonly version: number;
-  /** Per page, increasing by one with every render or patch sent. */
+  /** Per page, increasing by one with every render, patch or fill sent. */
   readonly seq: number;
 }
 
@@ -52,9 +61,19 @@ export type PatchMessage = Stamped & {
   readonly lineCount: number;
 };
 
+/** HTML for `pending` chunks; a key the page no longer holds as pending is skipped. */
+export type FillMessage = Stamped & {
+  readonly type: 'fill';
+  /** The `seq` of the state this fill applies to. */
+  readonly base: number;
+  readonly chunks: ReadonlyArray<{ readonly key: string; readonly html: string }>;
+  readonly lineCount: number;
+};
+
 export type ToWebview =
   | RenderMessage
   | PatchMessage
+  | FillMessage
   | { readonly type: 'scrollToLine'; readonly uri: string; readonly line: number }
   /**
    * Snippet outputs (the full set for the note) by `data-snippet` key and occurrence, `key:n`:

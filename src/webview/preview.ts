@@ -3,6 +3,7 @@ import type { FromWebview, PreviewState, ToWebview } from '../shared/previewMess
 import 'katex/contrib/copy-tex';
 import { drawDiagrams } from './diagrams';
 import { PreviewView } from './previewView';
+import { ScrollIntent } from './scrollIntent';
 
 /**
  * The preview page's entry: wires the page (VS Code's API, the window's scroll, clicks) to
@@ -28,8 +29,8 @@ const view = new PreviewView(root, vscode, {
   idle,
   frame: (fn) => void requestAnimationFrame(fn),
 });
-/** Programmatic scrolls must not echo back to the editor. */
-let ignoreScrollUntil = 0;
+/** Only the reader's scrolls move the editor (and stop the page following it). */
+const intent = new ScrollIntent(window);
 /** The line the editor last scrolled to, until the reader scrolls the preview. */
 let editorLine: number | undefined;
 
@@ -43,9 +44,10 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
   }
   // The first chunks of a full render are those around the editor's visible line: scroll there at once.
   if (changed && msg.type === 'render' && view.state.line !== undefined) scrollToLine(view.state.line);
-  // Chunks that arrive after the editor's last scroll (a long note's first render streams in
-  // slices) can hold its line or push it down: the preview follows it until the reader scrolls.
-  else if (changed && msg.type === 'patch' && editorLine !== undefined && msg.insert.some((op) => op.html !== undefined)) scrollToLine(editorLine);
+  // HTML that arrives after the editor's last scroll (a long note's pending chunks, filled
+  // nearest the reader first) changes heights around its line: the preview follows it until
+  // the reader scrolls.
+  else if (changed && editorLine !== undefined && (msg.type === 'fill' || (msg.type === 'patch' && msg.insert.some((op) => op.html !== undefined)))) scrollToLine(editorLine);
   if (msg.type === 'scrollToLine' && msg.uri === view.uri) {
     editorLine = msg.line;
     scrollToLine(msg.line);
@@ -71,7 +73,6 @@ function scrollToLine(line: number): void {
     if (next && frac >= 1) y = absTop(next.el);
     else y = top + height * frac;
   }
-  ignoreScrollUntil = Date.now() + 150;
   window.scrollTo({ top: Math.max(0, y - 8) });
 }
 
@@ -114,7 +115,7 @@ window.addEventListener(
   'scroll',
   () => {
     followViewport();
-    if (Date.now() < ignoreScrollUntil) return;
+    if (!intent.byReader()) return;
     editorLine = undefined;
     if (scrollTimer !== undefined) return;
     scrollTimer = window.setTimeout(() => {

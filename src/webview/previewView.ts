@@ -1,4 +1,4 @@
-import type { ChunkPayload, FromWebview, PatchMessage, PreviewState, RenderMessage, ToWebview } from '../shared/previewMessages';
+import type { ChunkPayload, FillMessage, FromWebview, PatchMessage, PreviewState, RenderMessage, ToWebview } from '../shared/previewMessages';
 import { planOutputSlots } from '../shared/outputSlots';
 
 /**
@@ -46,7 +46,10 @@ export interface PreviewViewOptions {
 interface Entry {
   readonly key: string;
   readonly el: HTMLElement;
-  readonly html: string;
+  /** '' while pending. */
+  html: string;
+  /** Its HTML has not arrived yet (a `fill` brings it): a placeholder of estimated height. */
+  pending: boolean;
   /** 0-based document line of the chunk's first line. */
   start: number;
   /** The start its elements' `data-line` attributes were last written for. */
@@ -63,9 +66,9 @@ interface Entry {
   /** Runnable code blocks (`pre[data-snippet]`) of the chunk (live only). */
   pres: HTMLElement[];
   /** The runnable blocks' snippet keys, known without the DOM. */
-  readonly snippets: readonly string[];
+  snippets: readonly string[];
   /** The output HTML each runnable block shows (undefined: no slot), live or not. */
-  readonly shown: (string | undefined)[];
+  shown: (string | undefined)[];
 }
 
 /** Spent per idle slice rewriting moved chunks' `data-line`. */
@@ -162,9 +165,10 @@ export class PreviewView {
         this.applyRender(msg);
         return true;
       case 'patch':
+      case 'fill':
         if (this.awaitingReset || msg.seq <= this.seq) return false;
         if (msg.base !== this.seq) return this.lost();
-        return this.applyPatch(msg);
+        return msg.type === 'patch' ? this.applyPatch(msg) : this.applyFill(msg);
       case 'outputs':
         this.outputs = msg.outputs;
         this.attachOutputs();
@@ -189,7 +193,7 @@ export class PreviewView {
     this.bytes = 0;
     const frag = this.doc.createDocumentFragment();
     for (const c of msg.chunks) {
-      const e = this.create(c, c.html ?? '');
+      const e = this.create(c);
       this.order.push(e);
       frag.append(e.el);
     }
@@ -215,9 +219,9 @@ export class PreviewView {
     for (const op of msg.insert) {
       let e = this.byKey.get(op.key);
       const after = op.after === null ? null : this.byKey.get(op.after);
-      if ((!e && op.html === undefined) || after === undefined) return this.lost();
+      if ((!e && op.html === undefined && !op.pending) || after === undefined) return this.lost();
       if (!e) {
-        e = this.create(op, op.html!);
+        e = this.create(op);
         created.add(e);
       } else if (e.start !== op.start) {
         e.start = op.start;
@@ -251,17 +255,41 @@ export class PreviewView {
     return true;
   }
 
+  /**
+   * Pending chunks' HTML: each becomes an ordinary chunk, placed as a patch's new chunks are.
+   * A key the page no longer holds as pending (a patch removed it) is skipped.
+   */
+  private applyFill(msg: FillMessage): true {
+    const t0 = performance.now();
+    const filled = new Set<Entry>();
+    for (const c of msg.chunks) {
+      const e = this.byKey.get(c.key);
+      if (!e?.pending) continue;
+      e.pending = false;
+      this.setHtml(e, c.html);
+      filled.add(e);
+    }
+    this.finish(msg, t0, filled);
+    return true;
+  }
+
   /** A chunk's element, empty: `updateWindow` puts its HTML in when it is near the viewport. */
-  private create(c: ChunkPayload, html: string): Entry {
+  private create(c: ChunkPayload): Entry {
     const el = this.doc.createElement('div');
     el.className = 'mln-chunk';
     el.dataset['key'] = c.key;
-    const snippets = snippetKeysOf(html);
-    const e: Entry = { key: c.key, el, html, start: c.start, written: c.start, live: false, measured: false, estimated: -1, lines: [], rlines: [], pres: [], snippets, shown: snippets.map(() => undefined) };
+    const e: Entry = { key: c.key, el, html: '', pending: !!c.pending, start: c.start, written: c.start, live: false, measured: false, estimated: -1, lines: [], rlines: [], pres: [], snippets: [], shown: [] };
+    this.setHtml(e, c.html ?? '');
     this.byKey.set(c.key, e);
     this.entryOf.set(el, e);
-    this.bytes += html.length;
     return e;
+  }
+
+  private setHtml(e: Entry, html: string): void {
+    this.bytes += html.length - e.html.length;
+    e.html = html;
+    e.snippets = snippetKeysOf(html);
+    e.shown = e.snippets.map(() => undefined);
   }
 
   /** Puts a chunk's HTML in the DOM, with absolute lines and the outputs it shows. */
@@ -305,8 +333,10 @@ export class PreviewView {
   private wantsVirtual(): boolean {
     const order = this.order;
     if (order.length === 0) return false;
-    const span = Math.max(1, order[order.length - 1]!.start - order[0]!.start + 1);
-    return Math.max(this.bytes, (this.bytes * this.lineCount) / span) > this.virtualMinBytes;
+    // Lines covered by chunks whose HTML arrived (pending chunks hold none yet).
+    let span = 0;
+    for (let i = 0; i < order.length; i++) if (!order[i]!.pending) span += this.linesOf(i);
+    return Math.max(this.bytes, (this.bytes * this.lineCount) / Math.max(1, span)) > this.virtualMinBytes;
   }
 
   /** Source lines of the chunk at `i` in page order. */
@@ -328,11 +358,14 @@ export class PreviewView {
     }
     const order = this.order;
     if (!virtual) {
-      for (const e of order) if (!e.live) this.materialize(e);
+      order.forEach((e, i) => {
+        if (e.pending) this.estimate(e, i);
+        else if (!e.live) this.materialize(e);
+      });
       return;
     }
     // Placeholders never measured get an estimate from the lines they hold, anew each time: the
-    // last chunk of a first slice seems to hold every line not yet sent.
+    // per-line height is learnt from the chunks made live so far.
     order.forEach((e, i) => {
       if (!e.live && !e.measured) this.estimate(e, i);
     });
@@ -342,7 +375,7 @@ export class PreviewView {
       const [from, to] = this.rangeNear(NEAR_SCREENS);
       const fresh: number[] = [];
       for (let i = from; i <= to; i++) {
-        if (order[i]!.live) continue;
+        if (order[i]!.live || order[i]!.pending) continue;
         this.materialize(order[i]!);
         fresh.push(i);
       }
@@ -370,7 +403,9 @@ export class PreviewView {
     let deferred = false;
     order.forEach((e, i) => {
       if (!created.has(e)) return;
-      if (!this.virtual || wasLive(order[i - 1]) || wasLive(order[i + 1]) || order.length === 1) {
+      if (e.pending) {
+        this.estimate(e, i);
+      } else if (!this.virtual || wasLive(order[i - 1]) || wasLive(order[i + 1]) || order.length === 1) {
         this.materialize(e);
       } else {
         this.estimate(e, i);
@@ -443,7 +478,7 @@ export class PreviewView {
       at = this.indexAt(target.line);
     }
     if (at < 0) return;
-    for (let i = Math.max(0, at - 1); i <= Math.min(this.order.length - 1, at + 1); i++) if (!this.order[i]!.live) this.materialize(this.order[i]!);
+    for (let i = Math.max(0, at - 1); i <= Math.min(this.order.length - 1, at + 1); i++) if (!this.order[i]!.live && !this.order[i]!.pending) this.materialize(this.order[i]!);
   }
 
   /** Index of the last chunk starting at or before `line` (-1: none). */
@@ -463,8 +498,8 @@ export class PreviewView {
     return at;
   }
 
-  /** `created`: a patch's new chunks (a render re-decides the whole window). */
-  private finish(msg: RenderMessage | PatchMessage, t0: number, created?: ReadonlySet<Entry>): void {
+  /** `created`: a patch's new chunks or a fill's (a render re-decides the whole window). */
+  private finish(msg: RenderMessage | PatchMessage | FillMessage, t0: number, created?: ReadonlySet<Entry>): void {
     this.seq = msg.seq;
     this.version = msg.version;
     this.lineCount = msg.lineCount;
@@ -554,27 +589,32 @@ export class PreviewView {
     return this.order;
   }
 
-  /** The block element at or before `line` and the first one after it, by binary search over chunks. */
+  /**
+   * The block element at or before `line` and the first one after it, by binary search over
+   * chunks. A chunk that is not live (a placeholder) counts as one block at its first line, so
+   * scroll sync lands inside it, at its place in the page, before its HTML is there.
+   */
   bracket(line: number): { prev?: { line: number; el: HTMLElement }; next?: { line: number; el: HTMLElement } } {
     const order = this.order;
     const at = this.indexAt(line);
+    const blocks = (e: Entry): { lines: readonly number[]; els: readonly HTMLElement[] } =>
+      e.live ? { lines: e.rlines.map((l) => l + e.start), els: e.lines } : { lines: [e.start], els: [e.el] };
     let prev: { line: number; el: HTMLElement } | undefined;
     for (let i = at; i >= 0 && !prev; i--) {
-      const e = order[i]!;
-      for (let j = e.lines.length - 1; j >= 0; j--) {
-        if (e.rlines[j]! + e.start <= line) {
-          prev = { line: e.rlines[j]! + e.start, el: e.lines[j]! };
+      const b = blocks(order[i]!);
+      for (let j = b.lines.length - 1; j >= 0; j--) {
+        if (b.lines[j]! <= line) {
+          prev = { line: b.lines[j]!, el: b.els[j]! };
           break;
         }
       }
     }
     let next: { line: number; el: HTMLElement } | undefined;
     for (let i = Math.max(0, at); i < order.length && !next; i++) {
-      const e = order[i]!;
-      for (let j = 0; j < e.lines.length; j++) {
-        const l = e.rlines[j]! + e.start;
-        if (l > line) {
-          next = { line: l, el: e.lines[j]! };
+      const b = blocks(order[i]!);
+      for (let j = 0; j < b.lines.length; j++) {
+        if (b.lines[j]! > line) {
+          next = { line: b.lines[j]!, el: b.els[j]! };
           break;
         }
       }

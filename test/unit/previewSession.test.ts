@@ -161,26 +161,92 @@ describe('PreviewSession', () => {
     assert.deepEqual(p.insert, [{ key: 'c', start: 2, after: 'a' }, { key: 'b', start: 4, after: 'c' }]);
   });
 
-  it('a long note goes out in slices: the chunks around the editor line first, the rest on timer ticks', () => {
+  /** A session whose page said ready, with the editor at `focus`, and a full render of 300 chunks (2 lines each) just done. */
+  function longNote(focus: number) {
     const keys = Array.from({ length: 300 }, (_, i) => `c${i}`);
     const t = setup();
     const host = t.session as unknown as { host: PreviewSessionHost<FakeDoc> };
-    (host.host as { focusLine?: () => number }).focusLine = () => 400; // chunk c200 starts at line 400
+    (host.host as { focusLine?: () => number }).focusLine = () => focus;
+    t.doc.lineCount = 600;
     t.session.pageLoading(t.doc);
     t.session.onMessage(from({ type: 'ready' }));
     t.session.renderDone(t.doc, 1, t.doc.lineCount, result(keys), true);
+    return { ...t, keys };
+  }
+  type Fill = Extract<ToWebview, { type: 'fill' }>;
+  const filledKeys = (ms: ToWebview[]) => ms.filter((m): m is Fill => m.type === 'fill').flatMap((m) => m.chunks.map((c) => c.key));
+  const num = (key: string) => Number(key.slice(1));
+
+  it('a long note: every chunk placed in the first message, HTML at the editor line; the rest in fills on timer ticks', () => {
+    const t = longNote(400); // chunk c200 starts at line 400
     assert.equal(t.sent.length, 1, 'one message now, the rest later');
     const first = t.sent[0] as Render;
-    assert.ok(first.chunks.some((c) => c.key === 'c200') && first.chunks.length < keys.length);
-    t.timers.fireAll();
+    assert.deepEqual(first.chunks.map((c) => c.key), t.keys, 'every chunk, in order');
+    const withHtml = first.chunks.filter((c) => c.html !== undefined).map((c) => c.key);
+    assert.ok(withHtml.includes('c200') && withHtml.length < t.keys.length, `HTML for the chunks at the editor line (${withHtml.length})`);
+    assert.ok(first.chunks.every((c) => (c.html === undefined) === (c.pending === true)), 'a chunk without HTML is pending');
     while (t.timers.pending.size > 0) t.timers.fireAll();
-    const patches = t.sent.slice(1) as Patch[];
-    assert.ok(patches.length >= 2);
-    patches.forEach((p, i) => assert.equal(p.base, i + 1, 'each slice applies to the one before'));
-    // Every chunk arrives exactly once, with its html.
-    const all = [...first.chunks.map((c) => c.key), ...patches.flatMap((p) => p.insert.map((c) => c.key))].sort();
-    assert.deepEqual(all, [...keys].sort());
-    assert.ok(patches.every((p) => p.insert.every((c) => c.html !== undefined)));
+    const fills = t.sent.slice(1) as Fill[];
+    assert.ok(fills.length >= 2 && fills.every((m) => m.type === 'fill'), `then fills (${fills.map((m) => m.type).join()})`);
+    fills.forEach((m, i) => assert.equal(m.base, i + 1, 'each applies to the one before'));
+    // Every chunk's HTML arrives exactly once, and the first fill continues where the render's HTML ended.
+    assert.deepEqual([...withHtml, ...filledKeys(fills)].sort(), [...t.keys].sort());
+    const next = fills[0]!.chunks.map((c) => c.key);
+    const around = [num(withHtml[0]!) - 1, num(withHtml[withHtml.length - 1]!) + 1].map((n) => `c${n}`);
+    assert.ok(around.every((k) => next.includes(k)), `the first fill holds the chunks right around the render's (${around.join()}: ${next.join()})`);
+    assert.ok(!next.includes('c0'), 'not the far start of the note');
+    assert.ok(fills.every((m) => m.chunks.every((c) => c.html === `<p>${c.key}</p>`)), 'with the chunks\' own HTML');
+  });
+
+  it('after the editor jumps, the next fill holds the chunks at its new line', () => {
+    const t = longNote(0);
+    t.timers.fireAll(); // one fill, below the start
+    t.session.scrollToLine(580); // chunk c290
+    while (t.timers.pending.size > 0) t.timers.fireAll();
+    const fills = t.sent.filter((m): m is Fill => m.type === 'fill');
+    assert.ok(fills.length >= 3, `several fills (${fills.length})`);
+    assert.ok(!fills[0]!.chunks.some((c) => num(c.key) > 250), 'the fill sent before the jump is near the start');
+    assert.ok(fills[1]!.chunks.some((c) => c.key === 'c290'), `the next one holds the editor's new line (${fills[1]!.chunks.map((c) => c.key).join()})`);
+  });
+
+  it('the reader scrolling the preview also moves the fills there', () => {
+    const t = longNote(0);
+    t.session.onMessage(from({ type: 'revealLine', line: 300 }, 1)); // chunk c150
+    t.timers.fireAll();
+    const fill = t.sent[1] as Fill;
+    assert.ok(fill.chunks.some((c) => c.key === 'c150'), `the first fill holds the preview's line (${fill.chunks.map((c) => c.key).join()})`);
+  });
+
+  it('a keystroke goes out before the remaining fills, and a chunk it removed is never filled', () => {
+    const t = longNote(0);
+    t.timers.fireAll();
+    const before = t.sent.length;
+    t.doc.version = 2;
+    const edited = t.keys.map((k) => (k === 'c250' ? 'c250x' : k));
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, { chunks: edited.map((key, i) => ({ key, startLine: i * 2, html: `<p>${key}</p>` })), chunksRendered: 1 }, false);
+    t.timers.fireAll();
+    const p = t.sent[before] as Patch;
+    assert.equal(p.type, 'patch', 'the patch is next');
+    assert.deepEqual([p.remove, p.insert.map((op) => [op.key, op.html])], [['c250'], [['c250x', '<p>c250x</p>']]]);
+    while (t.timers.pending.size > 0) t.timers.fireAll();
+    const filled = filledKeys(t.sent);
+    assert.ok(!filled.includes('c250'), 'the removed chunk is not filled');
+    assert.ok(filled.includes('c299'), 'the others still are');
+    t.sent.forEach((m, i) => i > 0 && assert.equal((m as Patch | Fill).base, i, 'one chain of seq/base'));
+  });
+
+  it('a big patch (the full render after a prefix) sends the new chunks far from the editor line as pending', () => {
+    const t = setup();
+    t.session.pageLoading(t.doc);
+    t.session.onMessage(from({ type: 'ready' }));
+    t.session.renderDone(t.doc, 1, 4, result(['c0', 'c1']), true);
+    t.timers.fireAll();
+    t.session.renderDone(t.doc, 1, 600, result(Array.from({ length: 300 }, (_, i) => `c${i}`)), false);
+    const p = t.sent[1] as Patch;
+    assert.equal(p.insert.length, 298, 'every new chunk is placed');
+    const sent = p.insert.filter((op) => op.html !== undefined);
+    assert.ok(sent.length > 0 && sent.length <= 64 && num(sent[0]!.key) === 2, `HTML for the first ones (${sent.length}, from ${sent[0]?.key})`);
+    assert.ok(p.insert.every((op) => (op.html === undefined) === (op.pending === true)), 'the others are pending');
   });
 
   it('a new full render drops the slices still queued from the previous one', () => {

@@ -95,13 +95,19 @@ function setup(focusLine?: number, opts: { virtual?: boolean; virtualMinBytes?: 
     view,
     toHost,
     wire,
-    /** The host renders `specs` as version+1 (reset: a full render). */
-    render(specs: Spec[], reset = false) {
+    /** The host renders `specs` as version+1 (reset: a full render); `drain`: and sends everything queued. */
+    render(specs: Spec[], reset = false, drain = true) {
       doc.version++;
       doc.lineCount = Math.max(100, (specs[specs.length - 1]?.start ?? 0) + 2);
       session.renderDone(doc, doc.version, doc.lineCount, { chunks: specs.map((s) => ({ key: s.key, startLine: s.start, html: htmlOf(s) })), chunksRendered: 1 }, reset);
-      while (timers.length) timers.shift()!();
+      while (drain && timers.length) timers.shift()!();
     },
+    /** One tick of the session's timer: the next queued message (or fill) goes out. */
+    tick() {
+      timers.shift()?.();
+    },
+    tickPending: () => timers.length > 0,
+    session,
     /** Hands every message on the wire to the page, except those `drop` says are lost. */
     deliver(drop: (m: ToWebview) => boolean = () => false) {
       for (const m of wire.splice(0)) if (!drop(m)) view.handle(m);
@@ -230,17 +236,43 @@ describe('PreviewView (webview patch, on a DOM)', () => {
     assert.deepEqual(t.shown(), t.expected(specs(keys, lines)));
   });
 
-  it('a long note sent in slices, starting at the editor line, ends up whole and in order', () => {
+  it('a long note: every chunk is in place from the first message, HTML at the editor line first, then whole and in order', () => {
     const t = setup(500);
     const all = specs(Array.from({ length: 400 }, (_, i) => `k${i}`));
     t.render(all, true);
-    assert.ok(t.wire.length > 3, `sent in slices (${t.wire.length})`);
+    assert.ok(t.wire.length > 3, `the HTML comes in several messages (${t.wire.length})`);
     t.view.handle(t.wire.shift()!);
-    assert.ok(t.byKey('k250'), 'the first message holds the chunk at the editor line');
-    assert.equal(t.byKey('k0'), null);
+    assert.deepEqual([...t.root.children].map((c) => (c as HTMLElement).dataset['key']), all.map((c) => c.key), 'every chunk placed, in order');
+    assert.ok(t.live().includes('k250'), 'the chunk at the editor line has its HTML');
+    assert.ok(!t.live().includes('k0'), 'the note\'s start is still a placeholder');
+    assert.ok(parseFloat((t.byKey('k0') as HTMLElement).style.height) > 0, 'of an estimated height');
     t.deliver();
     t.renumber();
     assert.deepEqual(t.shown(), t.expected(all));
+  });
+
+  it('fills interleaved with edits: a removed pending chunk is skipped, and the page ends equal to the last render', () => {
+    const t = setup(300, { virtual: true });
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    let ks = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    let fresh = 1000;
+    t.render(specs(ks), true, false);
+    for (let round = 0; round < 30; round++) {
+      ks = randomEdit(ks, rand, () => `k${fresh++}`);
+      t.render(specs(ks), false, false);
+      for (let n = rand(3); n > 0; n--) t.tick();
+      t.deliver();
+      if (rand(2) === 0) t.frames();
+      if (rand(3) === 0) t.scrollTo(rand(ks.length * BLOCK_PX));
+    }
+    while (t.tickPending()) {
+      t.tick();
+      t.deliver();
+    }
+    assert.equal(t.toHost.filter((m) => m.type === 'needFullRender').length, 0, 'no message had to be resent');
+    t.frames();
+    assert.deepEqual(t.scrolledThrough(), t.expected(specs(ks)));
   });
 
   it('a lost message is seen (the next patch does not fit): the page asks once for a full render, then recovers', () => {
@@ -437,6 +469,19 @@ describe('PreviewView on a virtual page (a long note: only chunks near the viewp
     t.view.reveal({ id: 'sec "5" & <more>' });
     assert.ok(t.live().includes('k95-h'), 'the chunk with the anchor is live');
     assert.ok(t.root.ownerDocument.getElementById('sec "5" & <more>'), 'the element is there to scroll to');
+  });
+
+  it('scroll sync lands inside a chunk whose HTML has not arrived, at its place in the page', () => {
+    const t = setup(0, { virtual: true });
+    const all = specs(Array.from({ length: 300 }, (_, i) => `k${i}`));
+    t.render(all, true, false);
+    t.tick();
+    t.deliver(); // only the first message: k0.. have HTML, the end of the note is pending
+    const b = t.view.bracket(561); // k280 starts at line 560
+    assert.equal(b.prev?.el, t.byKey('k280'), 'the placeholder is the block at the line');
+    assert.equal(b.prev?.line, 560);
+    assert.equal(b.next?.el, t.byKey('k281'), 'and the next placeholder the one after it');
+    assert.ok(t.layout.box(t.byKey('k280') as HTMLElement).top > 100 * BLOCK_PX, 'placed far down the page, where the note has it');
   });
 
   it('outputs are counted over the whole note: a far block keeps its number, and shows its output once live', () => {

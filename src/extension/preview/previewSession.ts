@@ -1,4 +1,4 @@
-import type { ChunkPayload, FromWebview, InsertOp, PatchMessage, ToWebview } from '../../shared/previewMessages';
+import type { ChunkPayload, FillMessage, FromWebview, InsertOp, PatchMessage, ToWebview } from '../../shared/previewMessages';
 
 /**
  * What the preview sends to its webview and when, without VS Code: the panel adapts the
@@ -7,8 +7,12 @@ import type { ChunkPayload, FromWebview, InsertOp, PatchMessage, ToWebview } fro
  *
  * Updates are patches on chunk keys against what the page holds (`base` names that state by
  * its sequence number), so a one-character edit sends one chunk's HTML and a few keys, not the
- * note's whole key list. Big changes (the first render of a long note) go out in slices, one
- * per timer tick, so the webview paints the part on screen first and keystrokes interleave.
+ * note's whole key list. A big change (the first render of a long note, a big paste) sends
+ * every chunk's place in one message, with the HTML of those near the reader's line; the other
+ * chunks are `pending` and their HTML follows in `fill` messages, one per timer tick, nearest the
+ * reader's line first — which follows the editor and the preview as they scroll — so the page is
+ * as tall as the note and scrolled right from its first paint, a jump to the end shows the end
+ * next, and keystrokes go out before the remaining fills.
  */
 
 /** Timers, injected so tests can fire them by hand. */
@@ -64,9 +68,41 @@ export const SLICE_CHUNKS = 64;
 interface View {
   readonly keys: readonly string[];
   readonly starts: ReadonlyMap<string, number>;
+  readonly lineCount: number;
 }
 
-type Sequenced = Omit<Extract<ToWebview, { type: 'render' }>, 'seq'> | Omit<PatchMessage, 'seq' | 'base'>;
+type Sequenced = Omit<Extract<ToWebview, { type: 'render' }>, 'seq'> | Omit<PatchMessage, 'seq' | 'base'> | Omit<FillMessage, 'seq' | 'base'>;
+
+/**
+ * Which of `items` (in document order) go out with their HTML in one message: the run around
+ * `focus` (the reader's line), widened towards the nearer neighbour until one message's budget
+ * is spent. Returns the chosen indexes as [from, to).
+ */
+function nearFocus(items: readonly { readonly start: number; readonly html?: string }[], focus: number): [number, number] {
+  if (items.length === 0) return [0, 0];
+  // The last item starting at or before the focus (or the first one).
+  let lo = 0;
+  let hi = items.length - 1;
+  let at = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (items[mid]!.start <= focus) {
+      at = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  // A little above the focus first (the editor's first visible line sits near the page's top),
+  // then downwards, then upwards once the note's end is reached.
+  let from = Math.max(0, at - 2);
+  let to = from;
+  let bytes = 0;
+  const fits = (i: number) => to - from === 0 || (to - from < SLICE_CHUNKS && bytes + (items[i]!.html?.length ?? 0) <= SLICE_HTML_BYTES);
+  while (to < items.length && fits(to)) bytes += items[to++]!.html?.length ?? 0;
+  while (from > 0 && to === items.length && fits(from - 1)) bytes += items[--from]!.html?.length ?? 0;
+  return [from, to];
+}
 
 export class PreviewSession<D extends SessionDocument> {
   /** The note shown now (the panel can be switched to another note). */
@@ -89,6 +125,13 @@ export class PreviewSession<D extends SessionDocument> {
   private outputsTimer: unknown;
   /** The outputs the page holds (as JSON): an identical set is not sent again. */
   private sentOutputs: string | undefined;
+  /**
+   * HTML of the chunks the page holds as `pending` (or will, once the queue is out), by key:
+   * sent in `fill` messages when nothing else is queued, nearest `fillFocus` first.
+   */
+  private unfilled = new Map<string, string>();
+  /** The line the reader is at (the editor's, or the preview's once the reader scrolls it). */
+  private fillFocus = 0;
 
   constructor(
     private readonly host: PreviewSessionHost<D>,
@@ -148,7 +191,7 @@ export class PreviewSession<D extends SessionDocument> {
     const keys = result.chunks.map((c) => c.key);
     const starts = new Map(result.chunks.map((c) => [c.key, c.startLine] as const));
     const old = this.view;
-    this.view = { keys, starts };
+    this.view = { keys, starts, lineCount };
     if (reset || !old) {
       // The page drops what it holds: queued slices of an older view are moot.
       this.dropQueue();
@@ -160,23 +203,20 @@ export class PreviewSession<D extends SessionDocument> {
     if (reset || !old || result.chunksRendered > 0) this.outputsChanged();
   }
 
-  /** The chunks around the editor's first visible line go first; the rest follow in slices. */
+  /**
+   * Every chunk's place at once, with the HTML of those around the editor's first visible line;
+   * the rest of the HTML follows in fills.
+   */
   private enqueueFull(uri: string, version: number, lineCount: number, chunks: RenderedChunks['chunks']): void {
-    const focus = this.host.focusLine?.() ?? 0;
-    let at = 0;
-    while (at + 1 < chunks.length && chunks[at + 1]!.startLine <= focus) at++;
-    // A window from a little above the focus, filled downwards up to one slice's budget.
-    const lo = Math.max(0, at - 2);
-    let hi = lo;
-    let bytes = 0;
-    while (hi < chunks.length && (hi === lo || (hi - lo < SLICE_CHUNKS && bytes + chunks[hi]!.html.length <= SLICE_HTML_BYTES))) bytes += chunks[hi++]!.html.length;
-    const payload = (c: RenderedChunks['chunks'][number]): ChunkPayload => ({ key: c.key, start: c.startLine, html: c.html });
-    this.enqueue({ type: 'render', uri, version, lineCount, chunks: chunks.slice(lo, hi).map(payload) });
-    const below: InsertOp[] = [];
-    for (let i = hi; i < chunks.length; i++) below.push({ ...payload(chunks[i]!), after: chunks[i - 1]!.key });
-    const above: InsertOp[] = [];
-    for (let i = 0; i < lo; i++) above.push({ ...payload(chunks[i]!), after: i === 0 ? null : chunks[i - 1]!.key });
-    if (below.length + above.length > 0) this.enqueueInserts(uri, version, lineCount, [], [...below, ...above], []);
+    this.fillFocus = this.host.focusLine?.() ?? 0;
+    const items = chunks.map((c) => ({ key: c.key, start: c.startLine, html: c.html }));
+    const [from, to] = nearFocus(items, this.fillFocus);
+    const payload = items.map((c, i): ChunkPayload => {
+      if (i >= from && i < to) return c;
+      this.unfilled.set(c.key, c.html);
+      return { key: c.key, start: c.start, pending: true };
+    });
+    this.enqueue({ type: 'render', uri, version, lineCount, chunks: payload });
   }
 
   private enqueuePatch(uri: string, version: number, lineCount: number, old: View, chunks: RenderedChunks['chunks']): void {
@@ -190,7 +230,11 @@ export class PreviewSession<D extends SessionDocument> {
     const newKeys = new Set<string>();
     for (let i = pre; i < n - suf; i++) newKeys.add(chunks[i]!.key);
     const remove: string[] = [];
-    for (let i = pre; i < oldKeys.length - suf; i++) if (!newKeys.has(oldKeys[i]!)) remove.push(oldKeys[i]!);
+    for (let i = pre; i < oldKeys.length - suf; i++) {
+      if (newKeys.has(oldKeys[i]!)) continue;
+      remove.push(oldKeys[i]!);
+      this.unfilled.delete(oldKeys[i]!);
+    }
     const insert: InsertOp[] = [];
     for (let i = pre; i < n - suf; i++) {
       const c = chunks[i]!;
@@ -212,22 +256,45 @@ export class PreviewSession<D extends SessionDocument> {
     this.enqueueInserts(uri, version, lineCount, remove, insert, shift);
   }
 
-  /** One patch, or several when the inserts' HTML is too much for one message. */
+  /**
+   * One patch. When the new chunks' HTML is more than one message should carry (the full render
+   * after a quick prefix, a big paste), those far from the reader's line are `pending`: their
+   * HTML follows in fills.
+   */
   private enqueueInserts(uri: string, version: number, lineCount: number, remove: string[], insert: InsertOp[], shift: Array<readonly [string, number]>): void {
-    let first = true;
-    let i = 0;
-    do {
-      const slice: InsertOp[] = [];
-      let bytes = 0;
-      while (i < insert.length && (slice.length === 0 || (slice.length < SLICE_CHUNKS && bytes + (insert[i]!.html?.length ?? 0) <= SLICE_HTML_BYTES))) {
-        bytes += insert[i]!.html?.length ?? 0;
-        slice.push(insert[i++]!);
-      }
-      if (slice.length === 0 && !first) break;
-      // Removals and shifts apply to kept chunks, all present from the first slice on.
-      this.enqueue({ type: 'patch', uri, version, lineCount, remove: first ? remove : [], insert: slice, shift: first ? shift : [] });
-      first = false;
-    } while (i < insert.length);
+    const fresh = insert.filter((op) => op.html !== undefined);
+    let bytes = 0;
+    for (const op of fresh) bytes += op.html!.length;
+    if (fresh.length > SLICE_CHUNKS || bytes > SLICE_HTML_BYTES) {
+      const [from, to] = nearFocus(fresh, this.fillFocus);
+      const now = new Set(fresh.slice(from, to));
+      insert = insert.map((op) => {
+        if (op.html === undefined || now.has(op)) return op;
+        this.unfilled.set(op.key, op.html);
+        return { key: op.key, start: op.start, after: op.after, pending: true };
+      });
+    }
+    this.enqueue({ type: 'patch', uri, version, lineCount, remove, insert, shift });
+  }
+
+  /** The next fill: the unfilled chunks nearest the reader's line, in document order. */
+  private nextFill(): Omit<FillMessage, 'seq' | 'base'> | undefined {
+    const document = this.document;
+    if (this.unfilled.size === 0 || !this.view || !document) return undefined;
+    const items: Array<{ key: string; start: number; html: string }> = [];
+    for (const key of this.view.keys) {
+      const html = this.unfilled.get(key);
+      if (html !== undefined) items.push({ key, start: this.view.starts.get(key)!, html });
+    }
+    if (items.length === 0) {
+      // Only keys the page no longer holds: nothing to fill (and no endless chain of empty fills).
+      this.unfilled.clear();
+      return undefined;
+    }
+    const [from, to] = nearFocus(items, this.fillFocus);
+    const chunks = items.slice(from, to).map(({ key, html }) => ({ key, html }));
+    for (const c of chunks) this.unfilled.delete(c.key);
+    return { type: 'fill', uri: this.host.uriOf(document), version: this.shownVersion, lineCount: this.view.lineCount, chunks };
   }
 
   private enqueue(message: Sequenced): void {
@@ -238,7 +305,8 @@ export class PreviewSession<D extends SessionDocument> {
 
   private flushOne(): void {
     this.queueTimer = undefined;
-    const next = this.queue.shift();
+    // Renders and patches first (a keystroke does not wait for the rest of a long note).
+    const next = this.queue.shift() ?? this.nextFill();
     if (!next) return;
     const seq = ++this.seq;
     this.shownVersion = next.version;
@@ -249,6 +317,7 @@ export class PreviewSession<D extends SessionDocument> {
 
   private dropQueue(): void {
     this.queue = [];
+    this.unfilled.clear();
     if (this.queueTimer !== undefined) this.timers.clear(this.queueTimer);
     this.queueTimer = undefined;
   }
@@ -287,6 +356,7 @@ export class PreviewSession<D extends SessionDocument> {
 
   /** The editor scrolled: the preview follows. */
   scrollToLine(line: number): void {
+    this.focus(line);
     if (this.document) this.post({ type: 'scrollToLine', uri: this.host.uriOf(this.document), line });
   }
 
@@ -311,6 +381,7 @@ export class PreviewSession<D extends SessionDocument> {
         this.host.requestRender(true);
         break;
       case 'revealLine':
+        this.focus(message.line);
         if (message.version === this.shownVersion && this.host.scrollSync()) this.host.revealLine(clampLine(message.line, this.document.lineCount));
         break;
       case 'dblclick':
@@ -320,6 +391,12 @@ export class PreviewSession<D extends SessionDocument> {
         this.host.openLink(message.href);
         break;
     }
+  }
+
+  /** The reader is at `line`: unfilled chunks there go next. */
+  private focus(line: number): void {
+    // While chunks are unfilled the tick chain runs (flushOne), so the next fill reads this.
+    this.fillFocus = line;
   }
 
   dispose(): void {
