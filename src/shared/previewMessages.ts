@@ -89,7 +89,8 @@ interface From {
 }
 
 export type FromWebview =
-  | (From & { readonly type: 'ready' })
+  /** `seq`: the render the page's HTML carried, which it shows (absent: none). */
+  | (From & { readonly type: 'ready'; readonly seq?: number })
   /** The preview scrolled by the user: reveal this (fractional) line in the editor. */
   | (From & { readonly type: 'revealLine'; readonly line: number })
   | (From & { readonly type: 'openLink'; readonly href: string })

@@ -34,8 +34,9 @@ const intent = new ScrollIntent(window);
 /** The line the editor last scrolled to, until the reader scrolls the preview. */
 let editorLine: number | undefined;
 
-window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
-  const msg = event.data;
+window.addEventListener('message', (event: MessageEvent<ToWebview>) => onMessage(event.data));
+
+function onMessage(msg: ToWebview): void {
   performance.mark('mln-patch-start');
   const changed = view.handle(msg);
   if (changed) {
@@ -52,7 +53,7 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
     editorLine = msg.line;
     scrollToLine(msg.line);
   }
-});
+}
 
 function absTop(el: Element): number {
   return el.getBoundingClientRect().top + window.scrollY;
@@ -163,4 +164,13 @@ function onLinkClick(event: MouseEvent): void {
 document.addEventListener('click', onLinkClick);
 document.addEventListener('auxclick', onLinkClick);
 
+// The note's first render, when the host wrote it into the page (a data block, never markup).
+const embedded = document.getElementById('mln-embed')?.textContent;
+if (embedded) {
+  try {
+    onMessage(JSON.parse(embedded) as ToWebview);
+  } catch {
+    // Unreadable: `ready` then says the page shows nothing, and the host sends a full render.
+  }
+}
 view.ready();

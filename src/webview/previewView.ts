@@ -152,8 +152,9 @@ export class PreviewView {
     this.api.postMessage({ ...msg, uri: this.uri, version: this.version } as FromWebview);
   }
 
+  /** Tells the host the page is listening, and which render it already shows (0: none). */
   ready(): void {
-    this.send({ type: 'ready' });
+    this.send({ type: 'ready', seq: this.seq });
   }
 
   /** Applies one host message; returns true when a render or patch changed the page. */

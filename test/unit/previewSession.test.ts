@@ -71,6 +71,11 @@ const from = (m: Record<string, unknown>, version = 0) => ({ uri: URI, version, 
 
 type Render = Extract<ToWebview, { type: 'render' }>;
 type Patch = Extract<ToWebview, { type: 'patch' }>;
+type Fill = Extract<ToWebview, { type: 'fill' }>;
+/** The keys the fill messages among `ms` carry HTML for. */
+const filledKeys = (ms: ToWebview[]) => ms.filter((m): m is Fill => m.type === 'fill').flatMap((m) => m.chunks.map((c) => c.key));
+/** A test key's number (c42 -> 42). */
+const num = (key: string) => Number(key.slice(1));
 
 /** A session whose page said ready and holds a first full render of `keys`. */
 function rendered(keys: string[], opts: Parameters<typeof setup>[0] = {}) {
@@ -93,6 +98,48 @@ describe('PreviewSession', () => {
     assert.deepEqual(t.sent, []);
     t.session.onMessage(from({ type: 'ready' }));
     assert.deepEqual(t.calls, ['render true']);
+  });
+
+  it('a first render written into the page: a ready page that says it shows it gets patches against it, not a full render', () => {
+    const t = setup();
+    t.session.pageLoading(t.doc);
+    const embed = t.session.embed(t.doc, 1, t.doc.lineCount, result(['a', 'b']))!;
+    assert.deepEqual(embed, { type: 'render', uri: URI, version: 1, seq: 1, lineCount: 10, chunks: [{ key: 'a', start: 0, html: '<p>a</p>' }, { key: 'b', start: 2, html: '<p>b</p>' }] });
+    assert.deepEqual(t.sent, [], 'written, not sent');
+    t.session.onMessage(from({ type: 'ready', seq: 1 }, 1));
+    assert.deepEqual(t.calls, ['render false'], 'the next render is not a reset');
+    t.doc.version = 2;
+    t.session.renderDone(t.doc, 2, t.doc.lineCount, result(['a', 'b2'], 1), false);
+    const p = t.sent[0] as Patch;
+    assert.deepEqual([p.type, p.base, p.remove, p.insert.map((op) => op.key)], ['patch', 1, ['b'], ['b2']]);
+  });
+
+  it('the chunks a written-in first render left pending are filled once the page is ready', () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `c${i}`);
+    const t = setup();
+    t.session.pageLoading(t.doc);
+    const embed = t.session.embed(t.doc, 1, 600, result(keys))!;
+    const pending = embed.chunks.filter((c) => c.pending).map((c) => c.key);
+    assert.ok(pending.length > 0, 'a long note leaves chunks pending');
+    while (t.timers.pending.size > 0) t.timers.fireAll();
+    assert.deepEqual(t.sent, [], 'nothing before ready');
+    t.session.onMessage(from({ type: 'ready', seq: embed.seq }, 1));
+    while (t.timers.pending.size > 0) t.timers.fireAll();
+    assert.deepEqual(filledKeys(t.sent).sort(), [...pending].sort(), 'every pending chunk filled, once');
+  });
+
+  it('a page without the written-in render (none, or one VS Code rebuilt after later messages) gets a full render', () => {
+    const t = setup();
+    t.session.pageLoading(t.doc);
+    t.session.embed(t.doc, 1, t.doc.lineCount, result(['a']));
+    t.session.onMessage(from({ type: 'ready' }));
+    assert.deepEqual(t.calls, ['render true'], 'a page that shows nothing');
+    t.session.renderDone(t.doc, 1, t.doc.lineCount, result(['a']), true);
+    t.calls.length = 0;
+    // The same page's HTML, reloaded: it says seq 1, but the session has sent seq 2 since.
+    t.session.onMessage(from({ type: 'ready', seq: 1 }, 1));
+    assert.deepEqual(t.calls, ['render true'], 'a page holding an old state');
+    assert.equal(t.session.embed(t.doc, 1, t.doc.lineCount, result(['a'])), undefined, 'a ready page gets messages, not a new page');
   });
 
   it('a first render sends every chunk with its html, stamped with uri, version and seq', () => {
@@ -173,9 +220,6 @@ describe('PreviewSession', () => {
     t.session.renderDone(t.doc, 1, t.doc.lineCount, result(keys), true);
     return { ...t, keys };
   }
-  type Fill = Extract<ToWebview, { type: 'fill' }>;
-  const filledKeys = (ms: ToWebview[]) => ms.filter((m): m is Fill => m.type === 'fill').flatMap((m) => m.chunks.map((c) => c.key));
-  const num = (key: string) => Number(key.slice(1));
 
   it('a long note: every chunk placed in the first message, HTML at the editor line; the rest in fills on timer ticks', () => {
     const t = longNote(400); // chunk c200 starts at line 400

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Window } from 'happy-dom';
 import { PreviewView, snippetKeysOf, type PageLayout } from '../../src/webview/previewView';
 import { PreviewSession, type PreviewSessionHost } from '../../src/extension/preview/previewSession';
+import { jsonDataBlock } from '../../src/core/markdown/html';
 import type { FromWebview, PreviewState, ToWebview } from '../../src/shared/previewMessages';
 
 // The webview's patch logic on a DOM (happy-dom), fed by the host's PreviewSession as in the
@@ -508,5 +509,29 @@ describe('snippetKeysOf', () => {
       snippetKeysOf('<pre class="mln-runnable" data-snippet="a&amp;b&quot;c" data-line="0"><code>x</code></pre><pre><code>data-snippet="fake"</code></pre><pre data-snippet="k2"></pre>'),
       ['a&b"c', 'k2'],
     );
+  });
+});
+
+describe('the first render written into the page (jsonDataBlock)', () => {
+  it('survives any chunk text inside a data block: nothing closes the block early', () => {
+    const hostile = { type: 'render', chunks: [{ key: 'k', start: 0, html: '<p>a</script><script>alert(1)</script><!-- </SCRIPT >x' }] };
+    const block = jsonDataBlock(hostile);
+    assert.ok(!block.includes('<'), 'no < at all in the block');
+    const window = new Window();
+    window.document.body.innerHTML = `<script type="application/json" id="mln-embed">${block}</script><p id="after">after</p>`;
+    const el = window.document.getElementById('mln-embed');
+    assert.deepEqual(JSON.parse(el?.textContent ?? 'null'), hostile, 'read back as written');
+    assert.equal(window.document.querySelectorAll('script').length, 1, 'one script element: the chunk opened none');
+    assert.equal(window.document.getElementById('after')?.parentElement?.tagName, 'BODY', 'what follows the block is outside it');
+  });
+
+  it('a page that applied it says so in ready, with its seq', () => {
+    const t = setup();
+    t.render(specs(['a']), true);
+    t.deliver();
+    t.view.ready();
+    const last = t.toHost[t.toHost.length - 1]!;
+    assert.deepEqual([last.type, (last as { seq?: number }).seq], ['ready', t.view.seq]);
+    assert.ok(t.view.seq > 0, `it holds a render (${t.view.seq})`);
   });
 });

@@ -13,3 +13,12 @@ export function hashString(s: string, seed = 0x811c9dc5): number {
   }
   return h >>> 0;
 }
+
+/**
+ * JSON for a `<script type="application/json">` data block: every `<` escaped (JSON.parse reads
+ * `\u003c` back as `<`), so nothing in it can close the block or open a comment (`</script>`,
+ * `<!--`) whatever the strings hold.
+ */
+export function jsonDataBlock(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}

@@ -1,15 +1,17 @@
 import * as vscode from 'vscode';
 import { RenderCancelled } from '../../core/markdown/documentRenderer';
-import type { PreviewState } from '../../shared/previewMessages';
+import type { PreviewState, RenderMessage } from '../../shared/previewMessages';
 import { previewSettings } from '../config';
 import type { Logger } from '../logger';
 import type { RenderService } from '../renderService';
 import { Disposable } from '../util/dispose';
 import { openLink } from './links';
-import { PreviewSession, prefixEnd } from './previewSession';
+import { PreviewSession, prefixEnd, type RenderedChunks } from './previewSession';
 import { previewHtml } from './webviewHtml';
 
 export const PREVIEW_VIEW_TYPE = 'mlNotes.preview';
+/** How long a new page waits for the note's first render to be written into it. */
+const EMBED_WAIT_MS = 500;
 
 /** Snippet outputs shown under their code blocks. */
 export interface OutputsSource {
@@ -114,8 +116,42 @@ export class PreviewPanel extends Disposable {
       this.panel.webview.options = { enableScripts: true, enableForms: false, localResourceRoots: this.resourceRoots(document) };
       this.session.pageLoading(document);
       const state: PreviewState = { uri: document.uri.toString(), line: line ?? this.initialLine };
-      this.panel.webview.html = previewHtml(this.panel.webview, this.extensionUri, state, previewSettings());
+      void this.loadPage(document, state, ++this.pageLoads);
     }
+  }
+
+  /** Counts pages written, so a slower first render cannot write an older page over a newer one. */
+  private pageLoads = 0;
+
+  /**
+   * Writes the page's HTML with the note's first render in it (`PreviewSession.embed`), so the
+   * page shows it without the round trip of `ready`, waiting for that render at most
+   * EMBED_WAIT_MS: past that, the page loads empty and asks for it on `ready` (the render goes
+   * on, and the renderer keeps its chunks for the next one).
+   */
+  private async loadPage(document: vscode.TextDocument, state: PreviewState, load: number): Promise<void> {
+    let embed: RenderMessage | undefined;
+    if (this.panel.visible) {
+      const version = document.version;
+      const first = this.firstRender(document, this.editorFor()?.visibleRanges[0]?.start.line ?? state.line ?? 0).catch((e: unknown) => {
+        this.logger.error('preview render failed', e);
+        return undefined;
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), EMBED_WAIT_MS)));
+      const result = await Promise.race([first, waited]);
+      clearTimeout(timer);
+      if (load !== this.pageLoads || this.isDisposed) return;
+      if (result) embed = this.session.embed(document, version, result.lineCount, result.chunks);
+    }
+    this.panel.webview.html = previewHtml(this.panel.webview, this.extensionUri, state, previewSettings(), embed);
+  }
+
+  /** The part of the note on screen (as `update` renders it first), or the whole of a short one. */
+  private async firstRender(document: vscode.TextDocument, focus: number): Promise<{ lineCount: number; chunks: RenderedChunks }> {
+    const end = prefixEnd((l) => document.lineAt(l).text, document.lineCount, focus);
+    const r = end !== undefined ? await this.renders.renderPrefix(document, end) : await this.renders.render(document);
+    return { lineCount: r.lineCount, chunks: { chunks: r.doc.chunks, chunksRendered: r.doc.stats.chunksRendered } };
   }
 
   private resourceRoots(document: vscode.TextDocument): vscode.Uri[] {

@@ -1,4 +1,4 @@
-import type { ChunkPayload, FillMessage, FromWebview, InsertOp, PatchMessage, ToWebview } from '../../shared/previewMessages';
+import type { ChunkPayload, FillMessage, FromWebview, InsertOp, PatchMessage, RenderMessage, ToWebview } from '../../shared/previewMessages';
 
 /**
  * What the preview sends to its webview and when, without VS Code: the panel adapts the
@@ -155,6 +155,7 @@ export class PreviewSession<D extends SessionDocument> {
   pageLoading(document: D): void {
     this.document = document;
     this.webviewReady = false;
+    this.embedded = undefined;
     this.shownVersion = 0;
     this.sentOutputs = undefined;
     this.forgetSent();
@@ -208,6 +209,10 @@ export class PreviewSession<D extends SessionDocument> {
    * the rest of the HTML follows in fills.
    */
   private enqueueFull(uri: string, version: number, lineCount: number, chunks: RenderedChunks['chunks']): void {
+    this.enqueue(this.fullRender(uri, version, lineCount, chunks));
+  }
+
+  private fullRender(uri: string, version: number, lineCount: number, chunks: RenderedChunks['chunks']): Omit<RenderMessage, 'seq'> {
     this.fillFocus = this.host.focusLine?.() ?? 0;
     const items = chunks.map((c) => ({ key: c.key, start: c.startLine, html: c.html }));
     const [from, to] = nearFocus(items, this.fillFocus);
@@ -216,8 +221,28 @@ export class PreviewSession<D extends SessionDocument> {
       this.unfilled.set(c.key, c.html);
       return { key: c.key, start: c.start, pending: true };
     });
-    this.enqueue({ type: 'render', uri, version, lineCount, chunks: payload });
+    return { type: 'render', uri, version, lineCount, chunks: payload };
   }
+
+  /**
+   * The first render of a page that is loading, for the panel to write into the page's HTML
+   * instead of sending it: the page shows it as soon as its document is parsed, without the
+   * round trip of `ready` (seconds in a busy workbench). The session then holds it as sent; the
+   * page's `ready` says whether it really has it (a page VS Code rebuilt later says a stale seq
+   * and gets a full render).
+   */
+  embed(document: D, version: number, lineCount: number, result: RenderedChunks): RenderMessage | undefined {
+    if (document !== this.document || this.webviewReady) return undefined;
+    this.dropQueue();
+    const message = { ...this.fullRender(this.host.uriOf(document), version, lineCount, result.chunks), seq: ++this.seq };
+    const keys = result.chunks.map((c) => c.key);
+    const starts = new Map(result.chunks.map((c) => [c.key, c.startLine] as const));
+    this.embedded = { seq: message.seq, version, view: { keys, starts, lineCount }, unfilled: new Map(this.unfilled) };
+    return message;
+  }
+
+  /** What the loading page's HTML holds (`embed`), until the next page loads. */
+  private embedded: { seq: number; version: number; view: View; unfilled: ReadonlyMap<string, string> } | undefined;
 
   private enqueuePatch(uri: string, version: number, lineCount: number, old: View, chunks: RenderedChunks['chunks']): void {
     const oldKeys = old.keys;
@@ -369,13 +394,26 @@ export class PreviewSession<D extends SessionDocument> {
     if (!message || !this.document || message.uri !== this.host.uriOf(this.document)) return;
     switch (message.type) {
       // A reset render sends every chunk's html, whatever the session believes the page holds.
-      case 'ready':
+      case 'ready': {
         this.webviewReady = true;
-        this.shownVersion = 0;
         this.sentOutputs = undefined;
+        const e = this.embedded;
+        if (e && message.seq === e.seq && this.seq === e.seq) {
+          // The page holds the render its HTML carried: it gets the rest as patches and fills.
+          this.dropQueue();
+          this.view = e.view;
+          this.shownVersion = this.queuedVersion = e.version;
+          this.unfilled = new Map(e.unfilled);
+          if (this.unfilled.size > 0) this.queueTimer = this.timers.set(() => this.flushOne(), 0);
+          this.outputsChanged();
+          this.host.requestRender(false);
+          break;
+        }
+        this.shownVersion = 0;
         this.forgetSent();
         this.host.requestRender(true);
         break;
+      }
       case 'needFullRender':
         this.forgetSent();
         this.host.requestRender(true);
@@ -430,7 +468,10 @@ function asFromWebview(raw: unknown): FromWebview | undefined {
   const version = m['version'];
   if (typeof uri !== 'string' || typeof version !== 'number' || !Number.isFinite(version)) return undefined;
   switch (m['type']) {
-    case 'ready':
+    case 'ready': {
+      const seq = m['seq'];
+      return typeof seq === 'number' && Number.isFinite(seq) ? { type: 'ready', uri, version, seq } : { type: 'ready', uri, version };
+    }
     case 'needFullRender':
       return { type: m['type'], uri, version };
     case 'revealLine':

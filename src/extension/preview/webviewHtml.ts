@@ -1,12 +1,14 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import { escapeHtml } from '../../core/markdown/html';
-import type { PreviewState } from '../../shared/previewMessages';
+import { escapeHtml, jsonDataBlock } from '../../core/markdown/html';
+import type { PreviewState, RenderMessage } from '../../shared/previewMessages';
 
 /**
  * The only place that builds the preview's HTML: a strict CSP with a fresh nonce per page,
  * resources only through `asWebviewUri`, and the initial state in an escaped data attribute.
- * Notes' content arrives later by message and is never a script (the CSP forbids inline script).
+ * A note's content is never markup of this document: it arrives by message, or, for the first
+ * render (`embed`), as JSON in a data block the page reads and applies as it applies a message
+ * (the CSP forbids inline script, and a data block never runs).
  */
 /** Reader's type settings; 0 keeps the Markdown preview's own. */
 export interface PreviewTypography {
@@ -14,7 +16,7 @@ export interface PreviewTypography {
   readonly lineHeight: number;
 }
 
-export function previewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, state: PreviewState, type?: PreviewTypography): string {
+export function previewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, state: PreviewState, type?: PreviewTypography, embed?: RenderMessage): string {
   const nonce = randomBytes(16).toString('base64');
   const media = (p: string): string => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', ...p.split('/'))).toString();
   const csp = [
@@ -37,7 +39,7 @@ export function previewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, s
 </head>
 <body${typographyStyle(type)}>
 <main id="mln-root" data-state="${escapeHtml(JSON.stringify(state))}" data-mermaid="${escapeHtml(media('webview/mermaid.js'))}"></main>
-<script nonce="${nonce}" src="${media('webview/preview.js')}"></script>
+${embed ? `<script type="application/json" id="mln-embed">${jsonDataBlock(embed)}</script>\n` : ''}<script nonce="${nonce}" src="${media('webview/preview.js')}"></script>
 </body>
 </html>`;
 }
