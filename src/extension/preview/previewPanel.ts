@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { RenderCancelled } from '../../core/markdown/documentRenderer';
+import { RenderCancelled, type RenderedDocument } from '../../core/markdown/documentRenderer';
 import type { PreviewState, RenderMessage } from '../../shared/previewMessages';
 import { previewSettings } from '../config';
 import type { Logger } from '../logger';
@@ -49,7 +49,7 @@ export class PreviewPanel extends Disposable {
       outputsFor: outputs ? (document) => outputs.outputsFor(document) : undefined,
       requestRender: (reset) => this.schedule(0, reset),
       scrollSync: () => previewSettings().scrollSync,
-      focusLine: () => this.editorFor()?.visibleRanges[0]?.start.line ?? this.initialLine,
+      focusLine: () => this.focusLine(),
       revealLine: (line) => this.revealInEditor(line),
       jumpToLine: (line) => void this.jumpToLine(line),
       openLink: (href) => {
@@ -133,7 +133,7 @@ export class PreviewPanel extends Disposable {
     let embed: RenderMessage | undefined;
     if (this.panel.visible) {
       const version = document.version;
-      const first = this.firstRender(document, this.editorFor()?.visibleRanges[0]?.start.line ?? state.line ?? 0).catch((e: unknown) => {
+      const first = this.firstRender(document, this.focusLine() ?? state.line ?? 0).catch((e: unknown) => {
         this.logger.error('preview render failed', e);
         return undefined;
       });
@@ -151,7 +151,7 @@ export class PreviewPanel extends Disposable {
   private async firstRender(document: vscode.TextDocument, focus: number): Promise<{ lineCount: number; chunks: RenderedChunks }> {
     const end = prefixEnd((l) => document.lineAt(l).text, document.lineCount, focus);
     const r = end !== undefined ? await this.renders.renderPrefix(document, end) : await this.renders.render(document);
-    return { lineCount: r.lineCount, chunks: { chunks: r.doc.chunks, chunksRendered: r.doc.stats.chunksRendered } };
+    return { lineCount: r.lineCount, chunks: chunksOf(r.doc) };
   }
 
   private resourceRoots(document: vscode.TextDocument): vscode.Uri[] {
@@ -215,18 +215,18 @@ export class PreviewPanel extends Disposable {
       // A long note's first render starts with the part on screen: the lines up to a little past
       // the editor's first visible line, rendered alone (the full render then reuses its chunks).
       if (cold) {
-        const focus = this.editorFor()?.visibleRanges[0]?.start.line ?? this.initialLine ?? 0;
+        const focus = this.focusLine() ?? 0;
         const end = prefixEnd((l) => document.lineAt(l).text, document.lineCount, focus);
         if (end !== undefined) {
           const prefix = await this.renders.renderPrefix(document, end, cts.token);
           if (cts.token.isCancellationRequested || this.isDisposed) return;
-          this.session.renderDone(document, version, prefix.lineCount, { chunks: prefix.doc.chunks, chunksRendered: prefix.doc.stats.chunksRendered }, true);
+          this.session.renderDone(document, version, prefix.lineCount, chunksOf(prefix.doc), true);
           reset = false;
         }
       }
       const result = await this.renders.render(document, cts.token);
       if (cts.token.isCancellationRequested || this.isDisposed) return;
-      this.session.renderDone(document, version, result.lineCount, { chunks: result.doc.chunks, chunksRendered: result.doc.stats.chunksRendered }, reset);
+      this.session.renderDone(document, version, result.lineCount, chunksOf(result.doc), reset);
     } catch (e) {
       if (!(e instanceof RenderCancelled)) this.logger.error('preview render failed', e);
     } finally {
@@ -234,6 +234,11 @@ export class PreviewPanel extends Disposable {
       // Edits (or a reset) came in while this render ran: the next one starts now.
       if (this.dirty && !this.isDisposed && this.inFlight === undefined) this.schedule(0);
     }
+  }
+
+  /** The editor's first visible line (where the reader is), else the line the preview was opened at. */
+  private focusLine(): number | undefined {
+    return this.editorFor()?.visibleRanges[0]?.start.line ?? this.initialLine;
   }
 
   private editorFor(): vscode.TextEditor | undefined {
@@ -266,4 +271,8 @@ export class PreviewPanel extends Disposable {
 
 function basename(uri: vscode.Uri): string {
   return uri.path.slice(uri.path.lastIndexOf('/') + 1);
+}
+
+function chunksOf(doc: RenderedDocument): RenderedChunks {
+  return { chunks: doc.chunks, chunksRendered: doc.stats.chunksRendered };
 }

@@ -73,6 +73,10 @@ interface View {
 
 type Sequenced = Omit<Extract<ToWebview, { type: 'render' }>, 'seq'> | Omit<PatchMessage, 'seq' | 'base'> | Omit<FillMessage, 'seq' | 'base'>;
 
+function viewOf(result: RenderedChunks, lineCount: number): View {
+  return { keys: result.chunks.map((c) => c.key), starts: new Map(result.chunks.map((c) => [c.key, c.startLine] as const)), lineCount };
+}
+
 /**
  * Which of `items` (in document order) go out with their HTML in one message: the run around
  * `focus` (the reader's line), widened towards the nearer neighbour until one message's budget
@@ -189,14 +193,12 @@ export class PreviewSession<D extends SessionDocument> {
     if (document !== this.document || version < this.queuedVersion || !this.webviewReady || !this.isVisible) return;
     this.queuedVersion = version;
     const uri = this.host.uriOf(document);
-    const keys = result.chunks.map((c) => c.key);
-    const starts = new Map(result.chunks.map((c) => [c.key, c.startLine] as const));
     const old = this.view;
-    this.view = { keys, starts, lineCount };
+    this.view = viewOf(result, lineCount);
     if (reset || !old) {
-      // The page drops what it holds: queued slices of an older view are moot.
+      // The page drops what it holds: queued patches and fills of an older view are moot.
       this.dropQueue();
-      this.enqueueFull(uri, version, lineCount, result.chunks);
+      this.enqueue(this.fullRender(uri, version, lineCount, result.chunks));
     } else {
       this.enqueuePatch(uri, version, lineCount, old, result.chunks);
     }
@@ -208,10 +210,6 @@ export class PreviewSession<D extends SessionDocument> {
    * Every chunk's place at once, with the HTML of those around the editor's first visible line;
    * the rest of the HTML follows in fills.
    */
-  private enqueueFull(uri: string, version: number, lineCount: number, chunks: RenderedChunks['chunks']): void {
-    this.enqueue(this.fullRender(uri, version, lineCount, chunks));
-  }
-
   private fullRender(uri: string, version: number, lineCount: number, chunks: RenderedChunks['chunks']): Omit<RenderMessage, 'seq'> {
     this.fillFocus = this.host.focusLine?.() ?? 0;
     const items = chunks.map((c) => ({ key: c.key, start: c.startLine, html: c.html }));
@@ -235,9 +233,7 @@ export class PreviewSession<D extends SessionDocument> {
     if (document !== this.document || this.webviewReady) return undefined;
     this.dropQueue();
     const message = { ...this.fullRender(this.host.uriOf(document), version, lineCount, result.chunks), seq: ++this.seq };
-    const keys = result.chunks.map((c) => c.key);
-    const starts = new Map(result.chunks.map((c) => [c.key, c.startLine] as const));
-    this.embedded = { seq: message.seq, version, view: { keys, starts, lineCount }, unfilled: new Map(this.unfilled) };
+    this.embedded = { seq: message.seq, version, view: viewOf(result, lineCount), unfilled: new Map(this.unfilled) };
     return message;
   }
 
