@@ -43,8 +43,10 @@ function onMessage(msg: ToWebview): void {
     performance.mark('mln-patch-end');
     performance.measure('mln-patch', 'mln-patch-start', 'mln-patch-end');
   }
-  // The first chunks of a full render are those around the editor's visible line: scroll there at once.
-  if (changed && msg.type === 'render' && view.state.line !== undefined) scrollToLine(view.state.line);
+  // The first chunks of a full render are those around the editor's visible line: scroll there
+  // at once (the line the editor was scrolled to since the page was made, if it was).
+  const renderLine = editorLine ?? view.state.line;
+  if (changed && msg.type === 'render' && renderLine !== undefined) scrollToLine(renderLine);
   // HTML that arrives after the editor's last scroll (a long note's pending chunks, filled
   // nearest the reader first) changes heights around its line: the preview follows it until
   // the reader scrolls.

@@ -114,6 +114,18 @@ describe('PreviewSession', () => {
     assert.deepEqual([p.type, p.base, p.remove, p.insert.map((op) => op.key)], ['patch', 1, ['b'], ['b2']]);
   });
 
+  it('an editor scroll while the page loads reaches the page once it is ready, with or without a written-in render', () => {
+    for (const embedded of [true, false]) {
+      const t = setup();
+      t.session.pageLoading(t.doc);
+      const embed = embedded ? t.session.embed(t.doc, 1, t.doc.lineCount, result(['a', 'b'])) : undefined;
+      t.session.scrollToLine(7);
+      assert.equal(t.sent.length, 0, 'nothing before ready');
+      t.session.onMessage(from({ type: 'ready', ...(embed ? { seq: embed.seq } : {}) }, embed ? 1 : 0));
+      assert.deepEqual(t.sent.filter((m) => m.type === 'scrollToLine'), [{ type: 'scrollToLine', uri: URI, line: 7 }], `the editor's line (embedded: ${embedded})`);
+    }
+  });
+
   it('the chunks a written-in first render left pending are filled once the page is ready', () => {
     const keys = Array.from({ length: 300 }, (_, i) => `c${i}`);
     const t = setup();

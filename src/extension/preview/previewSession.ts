@@ -160,6 +160,7 @@ export class PreviewSession<D extends SessionDocument> {
     this.document = document;
     this.webviewReady = false;
     this.embedded = undefined;
+    this.scrolledWhileLoading = undefined;
     this.shownVersion = 0;
     this.sentOutputs = undefined;
     this.forgetSent();
@@ -378,8 +379,14 @@ export class PreviewSession<D extends SessionDocument> {
   /** The editor scrolled: the preview follows. */
   scrollToLine(line: number): void {
     this.focus(line);
+    // A page still loading cannot take it yet: it gets the editor's line once it is ready (a
+    // Ctrl+End right after "Open Preview" must not leave the preview at the top).
+    if (!this.webviewReady) this.scrolledWhileLoading = line;
     if (this.document) this.post({ type: 'scrollToLine', uri: this.host.uriOf(this.document), line });
   }
+
+  /** The editor's last line scrolled to while the page was loading (sent on `ready`). */
+  private scrolledWhileLoading: number | undefined;
 
   /**
    * A message from the webview; malformed ones are ignored, and so are those about another note
@@ -393,6 +400,8 @@ export class PreviewSession<D extends SessionDocument> {
       case 'ready': {
         this.webviewReady = true;
         this.sentOutputs = undefined;
+        if (this.scrolledWhileLoading !== undefined) this.scrollToLine(this.scrolledWhileLoading);
+        this.scrolledWhileLoading = undefined;
         const e = this.embedded;
         if (e && message.seq === e.seq && this.seq === e.seq) {
           // The page holds the render its HTML carried: it gets the rest as patches and fills.
