@@ -289,7 +289,11 @@ function candidateFrames(page: Page): Frame[] {
  */
 export async function findWebviewWith(page: Page, id: string, targets: string[], timeoutMs: number): Promise<Frame> {
   let round = 0;
+  // What each round saw, for the error if it never finds the text (a bench run missed a
+  // preview that its failure screenshot shows: these say which frame said what).
+  let seen: string[] = [];
   return waitFor(`a webview frame showing "${targets[0]}"`, async () => {
+    seen = [];
     let failure: unknown;
     const full = ++round % 20 === 0;
     for (const f of candidateFrames(page)) {
@@ -299,14 +303,18 @@ export async function findWebviewWith(page: Page, id: string, targets: string[],
         if (!r && (await inPage(f, INSTALL_WATCH, { id, targets, rootSelector: 'body', messages: true }))) r = await inPage(f, READ_WATCH, { id, full });
         if (r?.fallback) fallbacks.add(id);
         if (r && r.seen[0]) return f;
+        seen.push(`${f.name() || f.url().slice(-40)}: ${r ? 'watching, not seen' : 'no watch (no body)'}`);
       } catch (e) {
         // Detached or navigating: the next round sees its successor. Anything else is reported.
         if (!/detached|destroyed|navigat|closed/i.test(String(e))) failure = e;
+        seen.push(`${f.name() || f.url().slice(-40)}: ${String(e).split('\n')[0]!.slice(0, 120)}`);
       }
     }
     if (failure) throw failure;
     return undefined;
-  }, timeoutMs, 50);
+  }, timeoutMs, 50).catch((e: unknown) => {
+    throw new Error(`${String(e)}; frames in the last round: ${seen.join(' | ') || 'none'}`);
+  });
 }
 
 /** Watches whose figure came from the full-text safety net (reported as a warning: less precise). */
