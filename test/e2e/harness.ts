@@ -483,11 +483,21 @@ export async function launch(opts: LaunchOptions): Promise<VSCode> {
         const widget = page.locator('.quick-input-widget');
         for (let i = 0; i < 3 && (await widget.isVisible()); i++) await page.keyboard.press('Escape');
         // A dirty editor would ask "Save changes?" on close: revert each first.
+        // Names are read in one snapshot: a save that is just landing (the test's own Ctrl+S) can
+        // clear a tab's dirty mark between a count and a locator read, which would then wait for a
+        // dirty tab that no longer exists.
         for (let i = 0; i < 20; i++) {
-          const dirty = page.locator('.tabs-container .tab.dirty');
-          if ((await dirty.count()) === 0) break;
-          const name = await dirty.first().getAttribute('data-resource-name');
-          await dirty.first().click();
+          const names = await page.locator('.tabs-container .tab.dirty')
+            .evaluateAll((els) => els.map((e) => e.getAttribute('data-resource-name') ?? ''));
+          const name = names.find((n) => n);
+          if (!name) break;
+          const tab = page.locator(`.tabs-container .tab.dirty[data-resource-name="${name}"]`);
+          try {
+            await tab.click({ timeout: 2_000 });
+          } catch (e) {
+            if ((await tab.count()) === 0) continue; // saved meanwhile: nothing to revert
+            throw e;
+          }
           await vs.runCommand('File: Revert File');
           await waitFor(`${name} reverted`, async () =>
             (await page.locator(`.tabs-container .tab.dirty[data-resource-name="${name}"]`).count()) === 0, 10_000, 50);
