@@ -96,6 +96,21 @@ describe('incremental rendering', () => {
     assert.equal(new Set(doc.chunks.map((c) => c.key)).size, 3);
   });
 
+  it('chunk keys never collide across renderers, and stay put for unchanged chunks', () => {
+    // A preview can be fed by a new renderer (settings changed) while the page still holds the
+    // old one's chunks: a different text must never come back under a key the page has.
+    const a = new DocumentRenderer().render('# 一\n\n甲 $x$\n\n乙 $y$');
+    const b = new DocumentRenderer().render('# 二\n\n丙 $z$\n\n丁 $w$');
+    const keysA = new Set(a.chunks.map((c) => c.key));
+    assert.ok(b.chunks.every((c) => !keysA.has(c.key)), `${[...keysA]} / ${b.chunks.map((c) => c.key)}`);
+    const r = new DocumentRenderer();
+    const first = r.render('甲 $x$\n\n乙 $y$\n\n丙 $z$').chunks.map((c) => c.key);
+    const again = r.render('甲 $x$\n\n乙改 $y$\n\n丙 $z$').chunks.map((c) => c.key);
+    assert.equal(again[0], first[0], 'an unchanged chunk keeps its key');
+    assert.equal(again[2], first[2], 'an unchanged chunk after the edit keeps its key');
+    assert.notEqual(again[1], first[1], 'the edited chunk gets a new key');
+  });
+
   it('renderAsync honours cancellation', async () => {
     const text = randomDoc(rng(3), 3000).join('\n');
     const token = { isCancellationRequested: false };

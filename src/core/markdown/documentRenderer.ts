@@ -38,7 +38,10 @@ export interface MathDiagnostic {
 }
 
 export interface RenderedChunk {
-  /** Stable for identical rendered content at any position; unique within one render. */
+  /**
+   * Stable for identical rendered content at any position while this renderer keeps it cached;
+   * unique within one render, and never shared by different content of two renderers.
+   */
   readonly key: string;
   readonly startLine: number;
   readonly lineCount: number;
@@ -98,6 +101,7 @@ interface FormulaEntry {
 const MAX_FORMULA_CACHE = 50_000;
 const MAX_MACRO_SNAPSHOTS = 256;
 const YIELD_EVERY_MS = 12;
+let nextTextId = 0;
 
 /**
  * Renders a note to chunks of HTML, re-rendering only chunks whose text, macro context,
@@ -112,6 +116,7 @@ export class DocumentRenderer {
   private readonly chunkCache = new Map<string, ChunkEntry>();
   /** Per chunk text: the headings and footnote references its last parse found. */
   private readonly shapes = new Map<string, ChunkEntry>();
+  private readonly textIds = new Map<string, { id: string; gen: number }>();
   private readonly formulaCache = new Map<string, FormulaEntry>();
   private readonly macroSnapshots = new Map<string, MacroTable>();
   private readonly baseMacroKey: string;
@@ -179,7 +184,7 @@ export class DocumentRenderer {
 
     const footnotes = new Map<string, string>();
     for (const chunk of chunks) {
-      const cacheKey = chunk.text + '\u0000' + macroKey + refsKey + context.keyFor(chunk);
+      const cacheKey = this.textId(chunk.text, gen) + '\u0000' + macroKey + refsKey + context.keyFor(chunk);
       // The same text can render differently at two places (a repeated heading gets `-1`): the
       // cache is keyed by what the chunk takes from before too, known from its last parse.
       const shape = this.shapes.get(cacheKey);
@@ -330,7 +335,22 @@ export class DocumentRenderer {
     return env.references;
   }
 
+  /**
+   * A short id for a chunk's text, so cache keys and chunk keys are built and hashed from a few
+   * characters instead of the text (every chunk, on every keystroke). Ids come from one counter
+   * shared by every renderer and are never reused: two texts never share an id, in this renderer
+   * or another one feeding the same preview; a text evicted and seen again gets a new one (its
+   * chunk is re-rendered anyway, its cache entries having gone with it).
+   */
+  private textId(text: string, gen: number): string {
+    let e = this.textIds.get(text);
+    if (!e) this.textIds.set(text, (e = { id: (nextTextId++).toString(36), gen }));
+    e.gen = gen;
+    return e.id;
+  }
+
   private evict(gen: number): void {
+    for (const [k, v] of this.textIds) if (v.gen < gen - 1) this.textIds.delete(k);
     for (const [k, v] of this.chunkCache) if (v.gen < gen - 1) this.chunkCache.delete(k);
     for (const [k, v] of this.shapes) if (v.gen < gen - 1) this.shapes.delete(k);
   }
