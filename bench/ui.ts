@@ -312,9 +312,28 @@ export async function findWebviewWith(page: Page, id: string, targets: string[],
     }
     if (failure) throw failure;
     return undefined;
-  }, timeoutMs, 50).catch((e: unknown) => {
-    throw new Error(`${String(e)}; frames in the last round: ${seen.join(' | ') || 'none'}`);
+  }, timeoutMs, 50).catch(async (e: unknown) => {
+    throw new Error(`${String(e)}; frames in the last round: ${seen.join(' | ') || 'none'}; hosts: ${await hostsSay(page, targets[0]!)}`);
   });
+}
+
+/**
+ * For the error above: what each webview host frame sees in its content frames through the DOM
+ * (same origin), independent of which frames Playwright tracks.
+ */
+async function hostsSay(page: Page, target: string): Promise<string> {
+  const out: string[] = [];
+  for (const f of candidateFrames(page)) {
+    const said = await inPage(f, (t: string) => [...document.querySelectorAll('iframe')].map((i: any) => {
+      let doc: any;
+      try { doc = i.contentDocument; } catch { return `${i.id}: cross-origin`; }
+      if (!doc) return `${i.id}: no document`;
+      const text = doc.body?.textContent ?? '';
+      return `${i.id}: ${doc.readyState}, ${text.length} chars, ${text.includes(t) ? 'has' : 'lacks'} the text`;
+    }).join(', '), target).catch((err: unknown) => String(err).split('\n')[0]!.slice(0, 80));
+    if (said) out.push(`${f.name() || f.url().slice(-40)} [${f.parentFrame() === page.mainFrame() ? 'top' : 'nested'}] -> ${said}`);
+  }
+  return out.join(' | ') || 'none';
 }
 
 /** Watches whose figure came from the full-text safety net (reported as a warning: less precise). */
