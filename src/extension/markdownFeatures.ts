@@ -10,6 +10,7 @@ import { Disposable } from './util/dispose';
 /** What starts with the first Markdown note: the render service, the preview and the KaTeX diagnostics. */
 interface Started {
   readonly preview: PreviewManager;
+  readonly renders: RenderService;
 }
 
 /**
@@ -49,13 +50,17 @@ class MarkdownFeatures extends Disposable {
     return this.started !== undefined;
   }
 
+  get droppedRenders(): number {
+    return this.started?.renders.droppedRenders ?? 0;
+  }
+
   private start(reason: string): Started {
     if (this.started) return this.started;
     const renders = this._register(new RenderService());
     const preview = this._register(new PreviewManager(this.context, renders, this.logger, this.outputs));
     this._register(new MathDiagnostics(renders, this.logger));
     this.logger.info(`markdown features started for ${reason}`);
-    return (this.started = { preview });
+    return (this.started = { preview, renders });
   }
 }
 
@@ -64,6 +69,6 @@ function isNote(d: vscode.TextDocument): boolean {
 }
 
 /** Registers the preview commands and starts the Markdown features on the first note. */
-export function registerMarkdownFeatures(context: vscode.ExtensionContext, logger: Logger, outputs: OutputsSource): vscode.Disposable & { readonly isStarted: boolean } {
+export function registerMarkdownFeatures(context: vscode.ExtensionContext, logger: Logger, outputs: OutputsSource): vscode.Disposable & { readonly isStarted: boolean; readonly droppedRenders: number } {
   return new MarkdownFeatures(context, logger, outputs);
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { DocumentRenderer, type CancellationLike, type RenderedDocument } from '../core/markdown/documentRenderer';
+import { DocumentRenderer, RenderCancelled, type CancellationLike, type RenderedDocument } from '../core/markdown/documentRenderer';
 import { renderOptions } from './config';
 import { Disposable } from './util/dispose';
 
@@ -22,6 +22,7 @@ export class RenderService extends Disposable {
   private readonly renderers = new Map<string, DocumentRenderer>();
   private readonly pending = new Map<string, { version: number; promise: Promise<RenderResult> }>();
   private mapper: ResourceMapper | undefined;
+  private dropped = 0;
   private readonly onDidRenderEmitter = this._register(new vscode.EventEmitter<RenderResult>());
   readonly onDidRender = this.onDidRenderEmitter.event;
   private readonly onDidResetEmitter = this._register(new vscode.EventEmitter<void>());
@@ -48,6 +49,11 @@ export class RenderService extends Disposable {
     this.reset();
   }
 
+  /** Renders stopped because their note's renderer was replaced (for the integration tests). */
+  get droppedRenders(): number {
+    return this.dropped;
+  }
+
   /** Renders `document` at its current version; concurrent callers share one render. */
   render(document: vscode.TextDocument, token?: CancellationLike): Promise<RenderResult> {
     const key = document.uri.toString();
@@ -55,12 +61,17 @@ export class RenderService extends Disposable {
     if (p && p.version === document.version) return p.promise;
     const version = document.version;
     const lineCount = document.lineCount;
-    const promise = this.rendererFor(document)
-      .renderAsync(document.getText(), token)
+    const renderer = this.rendererFor(document);
+    const promise = renderer
+      .renderAsync(document.getText(), this.whileCurrent(key, renderer, token))
       .then((doc) => {
         const result: RenderResult = { uri: document.uri, version, lineCount, doc };
         this.onDidRenderEmitter.fire(result);
         return result;
+      })
+      .catch((e: unknown) => {
+        if (e instanceof RenderCancelled && this.renderers.get(key) !== renderer) this.dropped++;
+        throw e;
       })
       .finally(() => {
         if (this.pending.get(key)?.promise === promise) this.pending.delete(key);
@@ -74,8 +85,20 @@ export class RenderService extends Disposable {
    * that follows finds those chunks cached). Not shared, not announced: a partial view.
    */
   async renderPrefix(document: vscode.TextDocument, endLine: number, token?: CancellationLike): Promise<{ lineCount: number; doc: RenderedDocument }> {
-    const doc = await this.rendererFor(document).renderAsync(document.getText(new vscode.Range(0, 0, endLine, 0)), token);
+    const renderer = this.rendererFor(document);
+    const doc = await renderer.renderAsync(document.getText(new vscode.Range(0, 0, endLine, 0)), this.whileCurrent(document.uri.toString(), renderer, token));
     return { lineCount: endLine, doc };
+  }
+
+  /**
+   * `token`, also cancelled once `renderer` is no longer the note's (settings changed, a new
+   * preview's image mapping): a render for a dropped renderer would otherwise run to its end —
+   * seconds on a long note — beside the render that replaces it. Its callers see RenderCancelled
+   * and render again on onDidReset.
+   */
+  private whileCurrent(key: string, renderer: DocumentRenderer, token: CancellationLike | undefined): CancellationLike {
+    const renderers = this.renderers;
+    return { get isCancellationRequested() { return renderers.get(key) !== renderer || token?.isCancellationRequested === true; } };
   }
 
   private rendererFor(document: vscode.TextDocument): DocumentRenderer {

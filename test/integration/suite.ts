@@ -46,6 +46,7 @@ function hoverText(hovers: vscode.Hover[]): string {
 interface StartedState {
   readonly markdown: boolean;
   readonly noteIndex: 'idle' | 'building' | 'ready';
+  readonly droppedRenders: number;
 }
 
 function allTabs(): vscode.Tab[] {
@@ -63,7 +64,7 @@ test('a .py-only session builds no note index and renders no Markdown until need
   // A hover over a name the knowledge base does not know needs no note links.
   await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(1, 0));
   await sleep(1000);
-  assert.deepEqual({ ...api.started }, { markdown: false, noteIndex: 'idle' });
+  assert.deepEqual({ ...api.started }, { markdown: false, noteIndex: 'idle', droppedRenders: 0 });
   // The first hover on a known API builds the index (its links may point into notes).
   await until('a Conv2d hover', async () => /Conv2d/.test(hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(2, 12)))));
   assert.notEqual(api.started.noteIndex, 'idle', 'the hover started the index');
@@ -148,6 +149,21 @@ test('the preview opens beside the note and renders it', async () => {
   await until('a preview tab', () =>
     vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.label.includes('preview-int.md')),
   );
+});
+
+test("a long note's render for the Problems view stops when the preview's opening replaces its renderer", async () => {
+  // Opening a note starts its full render (for math diagnostics); the first preview gives the
+  // renderer its image mapping, which replaces it. Left running, the old render would take the
+  // CPU from the preview's own first render for seconds.
+  const api = (await vscode.extensions.getExtension('ml-notes.ml-notes')!.activate()) as { started: StartedState };
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors'); // a new preview, not an earlier test's
+  const before = api.started.droppedRenders;
+  const body = Array.from({ length: 1500 }, (_, i) => `第 ${i} 段：$\\sum_{k=1}^{${i}} \\alpha_k x^k$，以及 $$\\int_0^{${i}} e^{-t^2}\\,dt$$`).join('\n\n');
+  const uri = await writeNote('dropped-render.md', `# 长笔记\n\n${body}\n`);
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+  await vscode.commands.executeCommand('mlNotes.openPreviewToSide');
+  await until('the dropped render counted', () => api.started.droppedRenders > before, 30_000);
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 });
 
 test('a formula being typed is reported only after the user pauses', async () => {
