@@ -1,5 +1,5 @@
 /**
- * npm run bench:ui -- [NOTE.md] [--small NOTE.md] [--keys N] [--builtin-keys N] [--no-builtin] [--setting KEY=JSON]
+ * npm run bench:ui -- [NOTE.md] [--small NOTE.md] [--keys N] [--builtin-keys N] [--no-builtin] [--profile] [--setting KEY=JSON]
  *
  * The preview as the user feels it, in the real workbench: code-server with the packaged
  * dist-vsix/ml-notes.vsix (test/e2e/harness.ts), driven through Chromium by Playwright. Opens
@@ -27,6 +27,11 @@
  *    preview showed the last one;
  *  - message bytes: JSON.stringify(event.data).length of every message the content frame
  *    receives from its host frame while typing.
+ *  - CPU ms per key (user + system time from /proc) of the workbench renderer, the extension host
+ *    and the Markdown language server, typing in the middle with ML Notes' preview open and with
+ *    no preview at all (the same keys, schedule and window: first key to 3 s after the last);
+ *  - --profile: CPU ms per key in the extension host and the workbench renderer, per owner (an
+ *    extension, VS Code, GC, idle), over ML Notes' typing window in the middle (bench/cpuWindow.ts).
  * Timestamps are taken in each frame with performance.timeOrigin + now() and corrected by the
  * frame's measured offset to Date.now(), so Node and both frames share one clock.
  *
@@ -39,6 +44,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { launch, openQuickInput, waitFor, REPO, type VSCode } from '../test/e2e/harness';
+import { CpuWindow, ProcCpu, extensionHostQuiet } from './cpuWindow';
 import { makeLargeNote } from './largeNote';
 
 // The browser globals the page callbacks below use (they run in Chromium, not in Node).
@@ -48,19 +54,22 @@ const ML_OPEN = 'ML Notes: Open Preview to the Side';
 const BUILTIN_OPEN = 'Markdown: Open Preview to the Side';
 const KEY_INTERVAL_MS = 100; // 10 keys/s, a fast typist
 const LONG_FRAME_MS = 100;
+/** CPU is counted from the first key to this long after the last one was due (work a key leaves behind counts). */
+const CPU_TAIL_MS = 3000;
 const TOTAL_LIMIT_MS = 12 * 60_000;
 const KEY_ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
 
-interface Args { note?: string; small: string; keys: number; builtinKeys: number; builtin: boolean; settings: Record<string, unknown> }
+interface Args { note?: string; small: string; keys: number; builtinKeys: number; builtin: boolean; profile: boolean; settings: Record<string, unknown> }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { small: path.join(REPO, 'notes', '02-diffusion-sde.md'), keys: 20, builtinKeys: 10, builtin: true, settings: {} };
+  const a: Args = { small: path.join(REPO, 'notes', '02-diffusion-sde.md'), keys: 20, builtinKeys: 10, builtin: true, profile: false, settings: {} };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i]!;
     if (v === '--small') a.small = path.resolve(argv[++i]!);
     else if (v === '--keys') a.keys = Math.min(26, Math.max(1, Number(argv[++i])));
     else if (v === '--builtin-keys') a.builtinKeys = Math.min(26, Math.max(1, Number(argv[++i])));
     else if (v === '--no-builtin') a.builtin = false;
+    else if (v === '--profile') a.profile = true;
     else if (v === '--setting') {
       // --setting mlNotes.preview.diagnostics=false: a user setting for both sessions (value is JSON).
       const [key, ...rest] = argv[++i]!.split('=');
@@ -374,6 +383,8 @@ export async function measureOpen(vs: VSCode, title: string, needles: { first: s
 
 interface TypingResult {
   keystroke_ms: number[];
+  cpu_ms_per_key?: { ext_host: Record<string, number>; renderer: Record<string, number> };
+  proc_cpu_ms_per_key?: Record<string, number>;
   echo_ms: number[];
   long_frames: number[];
   max_frame_ms: number;
@@ -390,6 +401,7 @@ interface TypingResult {
  */
 async function measureTyping(
   vs: VSCode, base: string, text: string, line: number, anchor: string, nKeys: number, frameHint: Frame, waitMs: number,
+  cpu: { profile: boolean; proc: boolean } = { profile: false, proc: false },
 ): Promise<TypingResult> {
   const { page } = vs;
   const keys = KEY_ALPHABET.slice(0, nKeys);
@@ -408,10 +420,13 @@ async function measureTyping(
     frame = await findWebviewWith(page, id, targets, waitMs);
   }
   await sleep(300); // let the anchor's own render settle
+  if (cpu.proc) await extensionHostQuiet(vs.root);
   await inPage(page, INSTALL_WATCH, { id, targets, rootSelector: '.part.editor', messages: false });
   await inPage(frame, INSTALL_WATCH, { id, targets, rootSelector: 'body', messages: true });
   await inPage(frame, MESSAGES, true);
   await inPage(page, FRAMES, { cmd: 'start', longMs: LONG_FRAME_MS });
+  const profiler = cpu.profile ? await CpuWindow.start(vs) : undefined;
+  const procCpu = cpu.proc ? ProcCpu.start(vs.root) : undefined;
 
   // Fire each key at its scheduled time, without waiting for the previous one to be handled:
   // a typist does not wait for a busy renderer, so queueing delay counts in the latency.
@@ -431,6 +446,12 @@ async function measureTyping(
     const s = await readWatch(frame, id);
     return s[last] ? s : undefined;
   }, waitMs, 50).catch(() => readWatch(frame, id, true)); // timed out: one full read tells a missed change from a missing key
+  const cpuMs = await profiler?.stop(nKeys);
+  let procMs: Record<string, number> | undefined;
+  if (procCpu) {
+    await sleep(Math.max(0, sent[0]! + nKeys * KEY_INTERVAL_MS + CPU_TAIL_MS - Date.now()));
+    procMs = procCpu.stop(nKeys);
+  }
   const frames = await inPage(page, FRAMES, { cmd: 'stop', longMs: LONG_FRAME_MS });
   const messages = await inPage(frame, MESSAGES, false);
   const echoSeen = await readWatch(page.mainFrame(), id);
@@ -456,6 +477,8 @@ async function measureTyping(
   const lastShown = previewSeen[last] || Date.now();
   return {
     keystroke_ms: p.out,
+    cpu_ms_per_key: cpuMs,
+    proc_cpu_ms_per_key: procMs,
     echo_ms: e.out,
     long_frames: frames.long,
     max_frame_ms: frames.max,
@@ -465,6 +488,32 @@ async function measureTyping(
     missing_preview: p.missing,
     missing_echo: e.missing,
   };
+}
+
+/** CPU per key (ProcCpu) over the same schedule and window as measureTyping's, with no preview open. */
+async function measureCpuNoPreview(vs: VSCode, base: string, text: string, line: number, anchor: string, nKeys: number): Promise<Record<string, number>> {
+  const { page } = vs;
+  const keys = KEY_ALPHABET.slice(0, nKeys);
+  const next = text.split('\n')[line]![0]!;
+  const id = `type-${anchor}`;
+  await gotoLine(vs, base, line + 1);
+  await inPage(page, INSTALL_WATCH, { id, targets: [anchor + next], rootSelector: '.part.editor', messages: false });
+  await page.keyboard.type(anchor, { delay: 20 });
+  await waitFor(`the anchor ${anchor} in the editor`, async () => (await readWatch(page.mainFrame(), id))[0], 10_000, 50);
+  await inPage(page, STOP_WATCH, id);
+  await sleep(300);
+  await extensionHostQuiet(vs.root);
+  const cpu = ProcCpu.start(vs.root);
+  const start = Date.now() + 50;
+  const presses: Promise<void>[] = [];
+  for (let i = 0; i < nKeys; i++) {
+    const d = start + i * KEY_INTERVAL_MS - Date.now();
+    if (d > 0) await sleep(d);
+    presses.push(page.keyboard.press(keys[i]!));
+  }
+  await Promise.all(presses);
+  await sleep(Math.max(0, start + nKeys * KEY_INTERVAL_MS + CPU_TAIL_MS - Date.now()));
+  return cpu.stop(nKeys);
 }
 
 async function closeAllReverting(vs: VSCode, base: string): Promise<void> {
@@ -524,7 +573,10 @@ async function main(): Promise<void> {
     const messages: number[] = [];
     const rates: number[] = [];
     for (const [where, line] of positions) {
-      const r = await measureTyping(vs, base, text, line, `zqmln${where[0]}x`, args.keys, open.frame, 60_000);
+      const middle = where === 'middle';
+      const r = await measureTyping(vs, base, text, line, `zqmln${where[0]}x`, args.keys, open.frame, 60_000, { profile: args.profile && middle, proc: middle });
+      if (r.cpu_ms_per_key) result.cpu_profile_ms_per_key_middle = r.cpu_ms_per_key;
+      if (r.proc_cpu_ms_per_key) result.cpu_ms_per_key_middle = r.proc_cpu_ms_per_key;
       result[`keystroke_p50_ms_${where}`] = pct(r.keystroke_ms, 50);
       result[`keystroke_p95_ms_${where}`] = pct(r.keystroke_ms, 95);
       result[`keystroke_max_ms_${where}`] = pct(r.keystroke_ms, 100);
@@ -549,6 +601,11 @@ async function main(): Promise<void> {
     // Protocol-neutral: whatever the messages look like, what one keystroke costs in bytes.
     result.message_bytes_per_key = Math.round(messages.reduce((a, b) => a + b, 0) / (positions.length * args.keys));
     if (!messages.length) warnings.push('no message reached the preview frame while typing');
+    await closeAllReverting(vs, base);
+
+    // The same typing with no preview open: what VS Code (and ML Notes' diagnostics) cost per key.
+    await vs.openFile(base);
+    result.cpu_ms_per_key_middle_preview_closed = await measureCpuNoPreview(vs, base, text, positions[1]![1], 'zqmlnnx', args.keys);
     await closeAllReverting(vs, base);
 
     // VS Code's built-in preview, same session, same note (it runs with ML Notes' markdown-it plugin).
