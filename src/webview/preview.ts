@@ -1,4 +1,4 @@
-import type { FromWebview, PreviewState, ToWebview } from '../shared/previewMessages';
+import type { FromWebview, PatchMessage, PreviewState, ToWebview } from '../shared/previewMessages';
 // Copying a formula gives its LaTeX source (from the MathML annotation KaTeX writes).
 import 'katex/contrib/copy-tex';
 import { drawDiagrams } from './diagrams';
@@ -49,12 +49,18 @@ function onMessage(msg: ToWebview): void {
   if (changed && msg.type === 'render' && renderLine !== undefined) scrollToLine(renderLine);
   // HTML that arrives after the editor's last scroll (a long note's pending chunks, filled
   // nearest the reader first) changes heights around its line: the preview follows it until
-  // the reader scrolls.
-  else if (changed && editorLine !== undefined && (msg.type === 'fill' || (msg.type === 'patch' && msg.insert.some((op) => op.html !== undefined)))) scrollToLine(editorLine);
+  // the reader scrolls. A patch moves that line only with new HTML above it; a keystroke's
+  // patch below it leaves it be (following reads layout: a full one, on every key).
+  else if (changed && editorLine !== undefined && (msg.type === 'fill' || (msg.type === 'patch' && movesLine(msg, editorLine)))) scrollToLine(editorLine);
   if (msg.type === 'scrollToLine' && msg.uri === view.uri) {
     editorLine = msg.line;
     scrollToLine(msg.line);
   }
+}
+
+/** Whether the patch brings HTML for a chunk that starts above `line` (so heights there change). */
+function movesLine(msg: PatchMessage, line: number): boolean {
+  return msg.insert.some((op) => op.html !== undefined && op.start < line);
 }
 
 function absTop(el: Element): number {
