@@ -27,6 +27,9 @@
  *    preview showed the last one;
  *  - message bytes: JSON.stringify(event.data).length of every message the content frame
  *    receives from its host frame while typing.
+ *  - host_page_written_ms / host_page_ready_ms: from the same click to ML Notes' log lines saying
+ *    it wrote the page (with its first render in it) and that the page said ready, so a slow
+ *    first view shows whether it was the extension's side or the webview's load;
  *  - CPU ms per key (user + system time from /proc) of the workbench renderer, the extension host
  *    and the Markdown language server, typing in the middle with ML Notes' preview open and with
  *    no preview at all (the same keys, schedule and window: first key to 3 s after the last);
@@ -361,7 +364,7 @@ async function readWatch(f: Frame, id: string, full = false): Promise<number[]> 
 
 // ---------------------------------------------------------------- measurements
 
-interface OpenResult { first_content_ms: number; all_content_ms: number | null; frame: Frame }
+interface OpenResult { first_content_ms: number; all_content_ms: number | null; frame: Frame; clickedAt: number }
 
 export async function measureOpen(vs: VSCode, title: string, needles: { first: string; last: string }, id: string, timeoutMs: number, base: string): Promise<OpenResult> {
   const t0 = await runCommandTimed(vs, title);
@@ -378,6 +381,39 @@ export async function measureOpen(vs: VSCode, title: string, needles: { first: s
     first_content_ms: Math.round(last[0]! - t0),
     all_content_ms: last[1] ? Math.round(last[1] - t0) : null,
     frame,
+    clickedAt: t0,
+  };
+}
+
+/**
+ * ML Notes' own log lines (its output channel's file under the session's logs) at or after
+ * `since`, with their times on Node's clock (VS Code writes local time, to the millisecond).
+ */
+function extensionLog(vs: VSCode, since: number): Array<{ t: number; text: string }> {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/ML Notes\.log$/.test(e.name)) files.push(p);
+    }
+  };
+  walk(path.join(vs.root, 'ud', 'logs'));
+  return files.flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').flatMap((l) => {
+    const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) \[\w+\] (.*)$/.exec(l);
+    const t = m ? new Date(`${m[1]}T${m[2]}`).getTime() : NaN;
+    return m && t >= since - 1000 ? [{ t, text: m[3]! }] : [];
+  }));
+}
+
+/** When the extension wrote the preview's page and when that page said ready, from its log. */
+function pageStages(vs: VSCode, clickedAt: number): Record<string, number | null> {
+  const lines = extensionLog(vs, clickedAt);
+  const written = lines.find((l) => /^preview: page of .* written in/.test(l.text));
+  const ready = lines.find((l) => /^preview: page ready/.test(l.text));
+  return {
+    host_page_written_ms: written ? written.t - clickedAt : null,
+    host_page_ready_ms: ready ? ready.t - clickedAt : null,
   };
 }
 
@@ -565,6 +601,7 @@ async function main(): Promise<void> {
     const open = await measureOpen(vs, ML_OPEN, needles, 'open-ml', 180_000, base);
     result.first_content_ms = open.first_content_ms;
     result.all_content_ms = open.all_content_ms;
+    Object.assign(result, pageStages(vs, open.clickedAt));
     if (open.all_content_ms === null) warnings.push('ML Notes: the last heading never appeared');
     let longFrames = 0;
     let maxFrame = 0;

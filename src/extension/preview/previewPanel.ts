@@ -67,7 +67,13 @@ export class PreviewPanel extends Disposable {
     }
     this._register(panel);
     this._register(panel.onDidDispose(() => this.dispose()));
-    this._register(panel.webview.onDidReceiveMessage((m: unknown) => this.session.onMessage(m)));
+    this._register(panel.webview.onDidReceiveMessage((m: unknown) => {
+      if (this.pageWrittenAt !== undefined && (m as { type?: unknown } | null)?.type === 'ready') {
+        this.logger.info(`preview: page ready ${Date.now() - this.pageWrittenAt} ms after it was written`);
+        this.pageWrittenAt = undefined;
+      }
+      this.session.onMessage(m);
+    }));
     this._register(
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (e.document === this.document && e.contentChanges.length > 0) this.schedule(previewSettings().debounceMs);
@@ -130,6 +136,7 @@ export class PreviewPanel extends Disposable {
    * on, and the renderer keeps its chunks for the next one).
    */
   private async loadPage(document: vscode.TextDocument, state: PreviewState, load: number): Promise<void> {
+    const t0 = Date.now();
     let embed: RenderMessage | undefined;
     if (this.panel.visible) {
       const version = document.version;
@@ -145,7 +152,12 @@ export class PreviewPanel extends Disposable {
       if (result) embed = this.session.embed(document, version, result.lineCount, result.chunks);
     }
     this.panel.webview.html = previewHtml(this.panel.webview, this.extensionUri, state, previewSettings(), embed);
+    // Where a slow first view comes from, for the log and bench:ui: this side, or the page's load.
+    this.pageWrittenAt = Date.now();
+    this.logger.info(`preview: page of ${basename(document.uri)} written in ${this.pageWrittenAt - t0} ms (${embed ? `first render in it, ${embed.chunks.length} chunks` : 'no render yet'})`);
   }
+
+  private pageWrittenAt: number | undefined;
 
   /** The part of the note on screen (as `update` renders it first), or the whole of a short one. */
   private async firstRender(document: vscode.TextDocument, focus: number): Promise<{ lineCount: number; chunks: RenderedChunks }> {
