@@ -16,7 +16,7 @@ import { PythonEnvironment } from './runner/pythonEnvironment';
 export interface MlNotesApi {
   extendMarkdownIt(md: MarkdownIt.MarkdownIt): MarkdownIt.MarkdownIt;
   /** For the integration tests: which lazily started parts have started. */
-  readonly started: { readonly markdown: boolean; readonly noteIndex: 'idle' | 'building' | 'ready'; readonly droppedRenders: number };
+  readonly started: { readonly markdown: boolean; readonly noteIndex: 'idle' | 'building' | 'ready'; readonly droppedRenders: Readonly<Record<string, number>> };
 }
 
 /**
@@ -62,7 +62,7 @@ export function activate(context: vscode.ExtensionContext): MlNotesApi {
     started: {
       get markdown() { return markdown?.isStarted ?? false; },
       get noteIndex() { return hover?.noteIndexState ?? 'idle'; },
-      get droppedRenders() { return markdown?.droppedRenders ?? 0; },
+      get droppedRenders() { return markdown?.droppedRenders ?? {}; },
     },
   };
 }

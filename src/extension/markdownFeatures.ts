@@ -50,8 +50,8 @@ class MarkdownFeatures extends Disposable {
     return this.started !== undefined;
   }
 
-  get droppedRenders(): number {
-    return this.started?.renders.droppedRenders ?? 0;
+  get droppedRenders(): Readonly<Record<string, number>> {
+    return this.started?.renders.droppedRenders ?? {};
   }
 
   private start(reason: string): Started {
@@ -69,6 +69,6 @@ function isNote(d: vscode.TextDocument): boolean {
 }
 
 /** Registers the preview commands and starts the Markdown features on the first note. */
-export function registerMarkdownFeatures(context: vscode.ExtensionContext, logger: Logger, outputs: OutputsSource): vscode.Disposable & { readonly isStarted: boolean; readonly droppedRenders: number } {
+export function registerMarkdownFeatures(context: vscode.ExtensionContext, logger: Logger, outputs: OutputsSource): vscode.Disposable & { readonly isStarted: boolean; readonly droppedRenders: Readonly<Record<string, number>> } {
   return new MarkdownFeatures(context, logger, outputs);
 }

@@ -22,11 +22,11 @@ export class RenderService extends Disposable {
   private readonly renderers = new Map<string, DocumentRenderer>();
   private readonly pending = new Map<string, { version: number; promise: Promise<RenderResult> }>();
   private mapper: ResourceMapper | undefined;
-  private dropped = 0;
+  private readonly dropped = new Map<string, number>();
   private readonly onDidRenderEmitter = this._register(new vscode.EventEmitter<RenderResult>());
   readonly onDidRender = this.onDidRenderEmitter.event;
   private readonly onDidResetEmitter = this._register(new vscode.EventEmitter<void>());
-  /** Fired when settings changed and every note must be rendered anew. */
+  /** Fired when renderers were dropped (settings changed, a new image mapping): notes must be rendered anew. */
   readonly onDidReset = this.onDidResetEmitter.event;
 
   constructor() {
@@ -36,22 +36,31 @@ export class RenderService extends Disposable {
         if (e.affectsConfiguration('mlNotes.preview') || e.affectsConfiguration('mlNotes.katex')) this.reset();
       }),
     );
-    this._register(vscode.workspace.onDidCloseTextDocument((d) => this.renderers.delete(d.uri.toString())));
+    this._register(vscode.workspace.onDidCloseTextDocument((d) => {
+      this.renderers.delete(d.uri.toString());
+      this.mapped.delete(d.uri.toString());
+    }));
   }
 
   /**
-   * Replaces how images resolve (each new preview webview brings its own), and renders anew:
-   * chunks cached before hold URLs for the old webview, or unresolved paths.
+   * Replaces how images resolve (each new preview webview brings its own), and renders anew the
+   * notes whose renders resolved one (their cached chunks hold URLs for the old webview, or
+   * unresolved paths). Nothing cached for the other notes depends on it: they keep their chunks,
+   * and a render in flight (a long note's diagnostics, started when it opened) goes on for the
+   * preview instead of starting the note over.
    */
   setResourceMapper(mapper: ResourceMapper): void {
     if (this.mapper === mapper) return;
     this.mapper = mapper;
-    this.reset();
+    if (this.mapped.size) this.reset([...this.mapped]);
   }
 
-  /** Renders stopped because their note's renderer was replaced (for the integration tests). */
-  get droppedRenders(): number {
-    return this.dropped;
+  /** Notes (URIs) whose renderer resolved a resource through the mapper since it was made. */
+  private readonly mapped = new Set<string>();
+
+  /** Renders stopped because their note's renderer was dropped, by note URI (for the integration tests). */
+  get droppedRenders(): Readonly<Record<string, number>> {
+    return Object.fromEntries(this.dropped);
   }
 
   /** Renders `document` at its current version; concurrent callers share one render. */
@@ -70,7 +79,7 @@ export class RenderService extends Disposable {
         return result;
       })
       .catch((e: unknown) => {
-        if (e instanceof RenderCancelled && this.renderers.get(key) !== renderer) this.dropped++;
+        if (e instanceof RenderCancelled && this.renderers.get(key) !== renderer) this.dropped.set(key, (this.dropped.get(key) ?? 0) + 1);
         throw e;
       })
       .finally(() => {
@@ -106,15 +115,25 @@ export class RenderService extends Disposable {
     let r = this.renderers.get(key);
     if (!r) {
       const uri = document.uri;
-      r = new DocumentRenderer({ ...renderOptions(), resolveResource: (href) => this.mapper?.(uri, href) });
+      r = new DocumentRenderer({
+        ...renderOptions(),
+        resolveResource: (href) => {
+          this.mapped.add(key);
+          return this.mapper?.(uri, href);
+        },
+      });
       this.renderers.set(key, r);
     }
     return r;
   }
 
-  private reset(): void {
-    this.renderers.clear();
-    this.pending.clear();
+  /** Drops the renderers of `keys` (default: all), then asks every note to render anew. */
+  private reset(keys?: readonly string[]): void {
+    for (const key of keys ?? [...this.renderers.keys()]) {
+      this.renderers.delete(key);
+      this.pending.delete(key);
+      this.mapped.delete(key);
+    }
     this.onDidResetEmitter.fire();
   }
 }

@@ -46,7 +46,8 @@ function hoverText(hovers: vscode.Hover[]): string {
 interface StartedState {
   readonly markdown: boolean;
   readonly noteIndex: 'idle' | 'building' | 'ready';
-  readonly droppedRenders: number;
+  /** By note URI. */
+  readonly droppedRenders: Readonly<Record<string, number>>;
 }
 
 function allTabs(): vscode.Tab[] {
@@ -64,7 +65,7 @@ test('a .py-only session builds no note index and renders no Markdown until need
   // A hover over a name the knowledge base does not know needs no note links.
   await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(1, 0));
   await sleep(1000);
-  assert.deepEqual({ ...api.started }, { markdown: false, noteIndex: 'idle', droppedRenders: 0 });
+  assert.deepEqual({ ...api.started }, { markdown: false, noteIndex: 'idle', droppedRenders: {} });
   // The first hover on a known API builds the index (its links may point into notes).
   await until('a Conv2d hover', async () => /Conv2d/.test(hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(2, 12)))));
   assert.notEqual(api.started.noteIndex, 'idle', 'the hover started the index');
@@ -151,18 +152,32 @@ test('the preview opens beside the note and renders it', async () => {
   );
 });
 
+const longBody = (n: number) => Array.from({ length: n }, (_, i) => `第 ${i} 段：$\\sum_{k=1}^{${i}} \\alpha_k x^k$，以及 $$\\int_0^{${i}} e^{-t^2}\\,dt$$`).join('\n\n');
+
 test("a long note's render for the Problems view stops when the preview's opening replaces its renderer", async () => {
   // Opening a note starts its full render (for math diagnostics); the first preview gives the
-  // renderer its image mapping, which replaces it. Left running, the old render would take the
-  // CPU from the preview's own first render for seconds.
+  // renderer its image mapping, which replaces it once an image was resolved. Left running, the
+  // old render would take the CPU from the preview's own first render for seconds.
   const api = (await vscode.extensions.getExtension('ml-notes.ml-notes')!.activate()) as { started: StartedState };
   await vscode.commands.executeCommand('workbench.action.closeAllEditors'); // a new preview, not an earlier test's
-  const before = api.started.droppedRenders;
-  const body = Array.from({ length: 1500 }, (_, i) => `第 ${i} 段：$\\sum_{k=1}^{${i}} \\alpha_k x^k$，以及 $$\\int_0^{${i}} e^{-t^2}\\,dt$$`).join('\n\n');
-  const uri = await writeNote('dropped-render.md', `# 长笔记\n\n${body}\n`);
+  const uri = await writeNote('dropped-render.md', `# 长笔记\n\n![图](figure.png)\n\n${longBody(1500)}\n`);
   await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
   await vscode.commands.executeCommand('mlNotes.openPreviewToSide');
-  await until('the dropped render counted', () => api.started.droppedRenders > before, 30_000);
+  await until('the dropped render counted', () => (api.started.droppedRenders[uri.toString()] ?? 0) > 0, 30_000);
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+});
+
+test("a long note without images keeps its render in flight when a preview opens", async () => {
+  // Nothing cached depends on the webview's image mapping: the diagnostics' render goes on and
+  // the preview's renders use it, instead of starting the note over.
+  const api = (await vscode.extensions.getExtension('ml-notes.ml-notes')!.activate()) as { started: StartedState };
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  const uri = await writeNote('kept-render.md', `# 长笔记\n\n${longBody(1500)}\n`);
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+  await vscode.commands.executeCommand('mlNotes.openPreviewToSide');
+  await until('a preview tab', () => allTabs().find((t) => t.input instanceof vscode.TabInputWebview && t.label.includes('kept-render.md')));
+  await sleep(3000); // past the first render's end
+  assert.equal(api.started.droppedRenders[uri.toString()], undefined, 'no render of this note dropped');
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 });
 
