@@ -27,9 +27,9 @@
  *    preview showed the last one;
  *  - message bytes: JSON.stringify(event.data).length of every message the content frame
  *    receives from its host frame while typing.
- *  - host_page_written_ms / host_page_ready_ms: from the same click to ML Notes' log lines saying
- *    it wrote the page (with its first render in it) and that the page said ready, so a slow
- *    first view shows whether it was the extension's side or the webview's load;
+ *  - host_command_ms / host_page_written_ms / host_page_ready_ms: from the same click to ML Notes'
+ *    log lines saying the command reached the extension host, it wrote the page (with its first
+ *    render in it) and the page said ready, so a slow first view shows which part was slow;
  *  - CPU ms per key (user + system time from /proc) of the workbench renderer, the extension host
  *    and the Markdown language server, typing in the middle with ML Notes' preview open and with
  *    no preview at all (the same keys, schedule and window: first key to 3 s after the last);
@@ -407,13 +407,16 @@ function extensionLog(vs: VSCode, since: number): Array<{ t: number; text: strin
 }
 
 /** When the extension wrote the preview's page and when that page said ready, from its log. */
-function pageStages(vs: VSCode, clickedAt: number): Record<string, number | null> {
+function pageStages(vs: VSCode, clickedAt: number): Record<string, number | string | null> {
   const lines = extensionLog(vs, clickedAt);
+  const received = lines.find((l) => /^preview: command received/.test(l.text));
   const written = lines.find((l) => /^preview: page of .* written in/.test(l.text));
   const ready = lines.find((l) => /^preview: page ready/.test(l.text));
   return {
+    host_command_ms: received ? received.t - clickedAt : null,
     host_page_written_ms: written ? written.t - clickedAt : null,
     host_page_ready_ms: ready ? ready.t - clickedAt : null,
+    host_page_log: written ? written.text : null,
   };
 }
 

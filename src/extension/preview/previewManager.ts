@@ -36,6 +36,8 @@ export class PreviewManager extends Disposable implements vscode.WebviewPanelSer
    * with `uri` (the Explorer's context menu), of that note even when no editor has it open.
    */
   async open(toSide: boolean, uri?: vscode.Uri): Promise<void> {
+    // With the panel's "page written" line, tells a slow first view's parts apart (bench:ui).
+    this.logger.info('preview: command received');
     const editor = vscode.window.activeTextEditor;
     let document = uri
       ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())
