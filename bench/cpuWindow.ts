@@ -7,7 +7,8 @@
  *
  * The extension host is a plain Node process that code-server forks: its inspector is switched on
  * with SIGUSR1 (Node's documented way to enable it in a running process, port 9229) and driven
- * over its WebSocket. The renderer is profiled through Playwright's CDP session.
+ * over its WebSocket. The renderer is profiled through Playwright's CDP session. With
+ * MLN_CPU_PROFILE_DIR set, both profiles are also written there (.cpuprofile).
  */
 import * as fs from 'node:fs';
 import type { CDPSession } from 'playwright-core';
@@ -24,7 +25,13 @@ export class CpuWindow {
   private constructor(private readonly host: { send: Send; close: () => void }, private readonly renderer: CDPSession) {}
 
   static async start(vs: VSCode): Promise<CpuWindow> {
-    const pid = extensionHostPid(vs.root);
+    // The workbench starts its extension host after it shows: wait for it.
+    let pid: number | undefined;
+    for (const end = Date.now() + 30_000; pid === undefined; ) {
+      pid = roles(vs.root).get('ext_host')?.[0]?.pid;
+      if (pid === undefined && Date.now() > end) throw new Error(`no extension host found for the code-server under ${vs.root}`);
+      if (pid === undefined) await new Promise((r) => setTimeout(r, 200));
+    }
     process.kill(pid, 'SIGUSR1');
     const host = await connectInspector(INSPECTOR_PORT);
     const renderer = await vs.page.context().newCDPSession(vs.page);
@@ -42,6 +49,13 @@ export class CpuWindow {
     const r = (await this.renderer.send('Profiler.stop')).profile as unknown as Profile;
     this.host.close();
     await this.renderer.detach();
+    // For a closer look (Chrome DevTools' Performance panel opens them).
+    const dir = process.env['MLN_CPU_PROFILE_DIR'];
+    if (dir) {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(`${dir}/ext-host.cpuprofile`, JSON.stringify(h));
+      fs.writeFileSync(`${dir}/renderer.cpuprofile`, JSON.stringify(r));
+    }
     return { ext_host: perKey(owners(h, hostOwner), keys), renderer: perKey(owners(r, rendererOwner), keys) };
   }
 }
@@ -77,12 +91,6 @@ function roles(root: string, procs = processes()): Map<string, Proc[]> {
     else if (/chrom/.test(p.cmd[0] ?? '') && line.includes('--type=renderer') && !line.includes('--top-chrome-webui')) add('renderer', p);
   }
   return out;
-}
-
-function extensionHostPid(root: string): number {
-  const host = roles(root).get('ext_host')?.[0];
-  if (!host) throw new Error(`no extension host found for the code-server under ${root}`);
-  return host.pid;
 }
 
 /**
