@@ -43,8 +43,8 @@ export class CpuWindow {
     return new CpuWindow(host, renderer);
   }
 
-  /** Stops both profiles; ms per key by owner, largest first. */
-  async stop(keys: number): Promise<{ ext_host: Record<string, number>; renderer: Record<string, number> }> {
+  /** Stops both profiles; ms per key (per `keys`) by owner, largest first; `name` names the files kept. */
+  async stop(keys: number, name = 'typing'): Promise<{ ext_host: Record<string, number>; renderer: Record<string, number> }> {
     const h = ((await this.host.send('Profiler.stop')) as { profile: Profile }).profile;
     const r = (await this.renderer.send('Profiler.stop')).profile as unknown as Profile;
     this.host.close();
@@ -53,8 +53,8 @@ export class CpuWindow {
     const dir = process.env['MLN_CPU_PROFILE_DIR'];
     if (dir) {
       fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(`${dir}/ext-host.cpuprofile`, JSON.stringify(h));
-      fs.writeFileSync(`${dir}/renderer.cpuprofile`, JSON.stringify(r));
+      fs.writeFileSync(`${dir}/${name}-ext-host.cpuprofile`, JSON.stringify(h));
+      fs.writeFileSync(`${dir}/${name}-renderer.cpuprofile`, JSON.stringify(r));
     }
     return { ext_host: perKey(owners(h, hostOwner), keys), renderer: perKey(owners(r, rendererOwner), keys) };
   }

@@ -33,7 +33,7 @@
  *  - CPU ms per key (user + system time from /proc) of the workbench renderer, the extension host
  *    and the Markdown language server, typing in the middle with ML Notes' preview open and with
  *    no preview at all (the same keys, schedule and window: first key to 3 s after the last);
- *  - --profile: CPU ms per key in the extension host and the workbench renderer, per owner (an
+ *  - --profile: CPU ms from opening the note to all content, per owner, and CPU ms per key in the extension host and the workbench renderer, per owner (an
  *    extension, VS Code, GC, idle), over ML Notes' typing window in the middle (bench/cpuWindow.ts).
  * Timestamps are taken in each frame with performance.timeOrigin + now() and corrected by the
  * frame's measured offset to Date.now(), so Node and both frames share one clock.
@@ -599,9 +599,11 @@ async function main(): Promise<void> {
     vs.page.setDefaultTimeout(60_000); // a loaded 2-core machine, and a built-in preview that blocks the renderer
     result.startup_ms = Date.now() - t00;
 
-    // ML Notes' preview on the note.
+    // ML Notes' preview on the note (--profile: the CPU from opening the note to all content, in ms).
+    const openCpu = args.profile ? await CpuWindow.start(vs) : undefined;
     await vs.openFile(base);
     const open = await measureOpen(vs, ML_OPEN, needles, 'open-ml', 180_000, base);
+    if (openCpu) result.cpu_profile_ms_open = await openCpu.stop(1, 'open');
     result.first_content_ms = open.first_content_ms;
     result.all_content_ms = open.all_content_ms;
     Object.assign(result, pageStages(vs, open.clickedAt));
