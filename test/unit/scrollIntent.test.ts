@@ -45,19 +45,13 @@ describe('ScrollIntent', () => {
     assert.equal(intent.byReader(), false, 'released 1.1 s ago');
   });
 
-  it('a pointer lost with the window\'s focus is not held forever', () => {
-    const { intent, fire, advance } = setup();
-    fire('pointerdown');
-    fire('blur');
-    advance(1100);
-    assert.equal(intent.byReader(), false, 'blur released the pointer');
-  });
-
-  it('a cancelled pointer is released', () => {
-    const { intent, fire, advance } = setup();
-    fire('pointerdown');
-    fire('pointercancel');
-    advance(1100);
-    assert.equal(intent.byReader(), false, 'pointercancel released the pointer');
-  });
+  for (const [why, event] of [['lost with the window\'s focus', 'blur'], ['cancelled', 'pointercancel']] as const) {
+    it(`a pointer ${why} is not held forever`, () => {
+      const { intent, fire, advance } = setup();
+      fire('pointerdown');
+      fire(event);
+      advance(1100);
+      assert.equal(intent.byReader(), false, `${event} released the pointer`);
+    });
+  }
 });

@@ -161,7 +161,7 @@ export class PreviewPanel extends Disposable {
 
   /** The part of the note on screen (as `update` renders it first), or the whole of a short one. */
   private async firstRender(document: vscode.TextDocument, focus: number): Promise<{ lineCount: number; chunks: RenderedChunks }> {
-    const end = prefixEnd((l) => document.lineAt(l).text, document.lineCount, focus);
+    const end = prefixEndOf(document, focus);
     const r = end !== undefined ? await this.renders.renderPrefix(document, end) : await this.renders.render(document);
     return { lineCount: r.lineCount, chunks: chunksOf(r.doc) };
   }
@@ -227,8 +227,7 @@ export class PreviewPanel extends Disposable {
       // A long note's first render starts with the part on screen: the lines up to a little past
       // the editor's first visible line, rendered alone (the full render then reuses its chunks).
       if (cold) {
-        const focus = this.focusLine() ?? 0;
-        const end = prefixEnd((l) => document.lineAt(l).text, document.lineCount, focus);
+        const end = prefixEndOf(document, this.focusLine() ?? 0);
         if (end !== undefined) {
           const prefix = await this.renders.renderPrefix(document, end, cts.token);
           if (cts.token.isCancellationRequested || this.isDisposed) return;
@@ -283,6 +282,11 @@ export class PreviewPanel extends Disposable {
 
 function basename(uri: vscode.Uri): string {
   return uri.path.slice(uri.path.lastIndexOf('/') + 1);
+}
+
+/** Where the quick first render of `document` stops (`prefixEnd`), reading its lines in place. */
+function prefixEndOf(document: vscode.TextDocument, focus: number): number | undefined {
+  return prefixEnd((l) => document.lineAt(l).text, document.lineCount, focus);
 }
 
 function chunksOf(doc: RenderedDocument): RenderedChunks {
